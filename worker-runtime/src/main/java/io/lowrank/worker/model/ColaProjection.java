@@ -1,0 +1,45 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.Tensor;
+
+/**
+ * CoLA bottleneck (methods.md section 3): h = x A, z = SiLU(h), y = z B with A [in, r], B [r, out].
+ * Saves h and z [rows, r]. Backward: dB = z^T dy; dz = dy B^T; dh = dz * SiLU'(h); dA = x^T dh;
+ * dx = dh A^T.
+ */
+public final class ColaProjection implements Projection {
+    private final Backend be;
+    private final ParameterStore.Param a, b;
+    private final Tensor h, z;     // saved for backward
+    private final Tensor dz;       // scratch shared by all CoLA projections of a model
+
+    public ColaProjection(Backend be, ParameterStore.Param a, ParameterStore.Param b, int rows, Tensor sharedScratch) {
+        this.be = be;
+        this.a = a;
+        this.b = b;
+        int r = a.value.dim(1);
+        this.h = be.allocate(rows, r);
+        this.z = be.allocate(rows, r);
+        this.dz = sharedScratch;
+    }
+
+    @Override
+    public void forward(Tensor x, Tensor y) {
+        be.matmul(x, false, a.value, false, h, 0.0);   // h = x A
+        be.silu(h, z);                                  // z = SiLU(h)
+        be.matmul(z, false, b.value, false, y, 0.0);   // y = z B
+    }
+
+    @Override
+    public void backward(Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
+        be.matmul(z, true, dy, false, b.grad, 1.0);     // dB += z^T dy
+        be.matmul(dy, false, b.value, true, dz, 0.0);   // dz = dy B^T
+        be.siluBackward(h, dz, dz);                     // dh = dz * SiLU'(h), in place
+        be.matmul(x, true, dz, false, a.grad, 1.0);     // dA += x^T dh
+        be.matmul(dz, false, a.value, true, dx, accumulateDx ? 1.0 : 0.0); // dx (+)= dh A^T
+    }
+
+    @Override
+    public long savedBytes() { return (long) (h.size + z.size) * h.dtype.bytes; }
+}

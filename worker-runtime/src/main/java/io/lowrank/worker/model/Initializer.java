@@ -1,0 +1,58 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Tensor;
+
+import java.util.SplittableRandom;
+
+/**
+ * Reference initialisation (methods.md): embedding, head and full-rank linears N(0, 0.02^2); norm
+ * weights 1; CoLA factors N(0, s^2) with s = r^(-1/4) (d_in + d_out)^(-1/4). Deterministic for a
+ * seed: parameters are filled in layout order from one generator.
+ */
+public final class Initializer {
+    private Initializer() {}
+
+    public static void initialize(ParameterStore store, ModelConfig c, long seed) {
+        Gaussian g = new Gaussian(seed);
+        for (ParameterStore.Param p : store.params()) {
+            String n = p.name;
+            if (n.endsWith("layernorm.weight") || n.equals("model.norm.weight")) {
+                fill(p.value, 1.0);
+            } else if (n.endsWith(".cola_a") || n.endsWith(".cola_b")) {
+                String base = n.substring(0, n.length() - ".cola_a".length());
+                String proj = base.substring(base.lastIndexOf('.') + 1);
+                int[] io = ModelLayout.projectionDims(c, proj);
+                double s = Math.pow(c.rank, -0.25) * Math.pow(io[0] + io[1], -0.25);
+                normal(p.value, g, s);
+            } else {
+                normal(p.value, g, c.initStd);
+            }
+        }
+    }
+
+    static void fill(Tensor t, double v) {
+        for (int i = 0; i < t.size; i++) t.set(i, v);
+    }
+
+    static void normal(Tensor t, Gaussian g, double std) {
+        for (int i = 0; i < t.size; i++) t.set(i, std * g.next());
+    }
+
+    /** Box-Muller over SplittableRandom: fast, seeded, identical on every JVM. */
+    static final class Gaussian {
+        private final SplittableRandom r;
+        private double spare;
+        private boolean hasSpare;
+
+        Gaussian(long seed) { r = new SplittableRandom(seed); }
+
+        double next() {
+            if (hasSpare) { hasSpare = false; return spare; }
+            double u1 = 1.0 - r.nextDouble(), u2 = r.nextDouble();
+            double rad = Math.sqrt(-2.0 * Math.log(u1)), a = 2 * Math.PI * u2;
+            spare = rad * Math.sin(a);
+            hasSpare = true;
+            return rad * Math.cos(a);
+        }
+    }
+}

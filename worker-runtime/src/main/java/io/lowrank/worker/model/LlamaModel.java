@@ -1,0 +1,119 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.Tensor;
+
+/**
+ * A LLaMA decoder bound to one batch shape. Parameters live in a {@link ParameterStore} that may be
+ * shared by several models of different shapes (training and evaluation); activations are
+ * allocated here once, and {@link #forward}/{@link #backward} allocate nothing.
+ * <pre>
+ *   x0 = E[ids];  x_{l+1} = block_l(x_l);  logits = RMSNorm(x_L) W_head^T;  loss = CE(logits, targets)
+ * </pre>
+ */
+public final class LlamaModel {
+    public static final int IGNORE_INDEX = -100;
+
+    private final Backend be;
+    private final ModelConfig c;
+    private final ParameterStore params;
+    private final int batch, seqLen, rows;
+    private final DecoderBlock[] blocks;
+    private final Tensor[] stream;        // stream[l] = input of block l; stream[L] = last block's output
+    private final Tensor finalNormOut, finalInvRms, logits;
+    private final ParameterStore.Param embed, finalNorm, head;
+    private final Scratch s;
+    private final int[] inputs, targets;  // copies of the last forward's ids, read by backward
+    private double lastGradScale;
+
+    public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
+        if (seqLen > c.maxPositionEmbeddings) {
+            throw new ConfigException("seq_len", seqLen + " exceeds max_position_embeddings " + c.maxPositionEmbeddings);
+        }
+        if (batch <= 0 || seqLen <= 0) throw new ConfigException("batch_size", "batch " + batch + " x seq_len " + seqLen + " must be positive");
+        this.be = be;
+        this.c = c;
+        this.params = params;
+        this.batch = batch;
+        this.seqLen = seqLen;
+        this.rows = batch * seqLen;
+        int d = c.hiddenSize;
+        this.s = new Scratch(be, c, rows, seqLen);
+        RopeTable rope = new RopeTable(be, seqLen, c.headDim(), c.ropeTheta);
+        this.stream = new Tensor[c.numLayers + 1];
+        for (int l = 0; l <= c.numLayers; l++) stream[l] = be.allocate(rows, d);
+        this.blocks = new DecoderBlock[c.numLayers];
+        for (int l = 0; l < c.numLayers; l++) {
+            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s);
+        }
+        this.finalNormOut = be.allocate(rows, d);
+        this.finalInvRms = be.allocate(rows);
+        this.logits = be.allocate(rows, c.vocabSize);
+        this.embed = params.get("model.embed_tokens.weight");
+        this.finalNorm = params.get("model.norm.weight");
+        this.head = params.get("lm_head.weight");
+        this.inputs = new int[rows];
+        this.targets = new int[rows];
+    }
+
+    public ModelConfig config() { return c; }
+    public ParameterStore params() { return params; }
+    public int batch() { return batch; }
+    public int seqLen() { return seqLen; }
+
+    /**
+     * Forward pass and loss. inputIds/targetIds hold batch*seqLen ids (row-major); targets equal to
+     * {@link #IGNORE_INDEX} are skipped. Returns the sum of token losses and leaves
+     * gradScale * dL/dlogits ready for {@link #backward()}.
+     *
+     * @return {@code [lossSum, targetCount]}
+     */
+    public double[] forward(int[] inputIds, int[] targetIds, double gradScale) {
+        if (inputIds.length != rows || targetIds.length != rows) {
+            throw new IllegalArgumentException("expected " + rows + " ids (batch " + batch + " x seq_len " + seqLen + "), got " + inputIds.length + " inputs and " + targetIds.length + " targets");
+        }
+        System.arraycopy(inputIds, 0, inputs, 0, rows);
+        System.arraycopy(targetIds, 0, targets, 0, rows);
+        int count = 0;
+        for (int t : targets) if (t != IGNORE_INDEX) count++;
+        be.embedding(embed.value, inputs, stream[0]);
+        for (int l = 0; l < c.numLayers; l++) blocks[l].forward(stream[l + 1]);
+        be.rmsNorm(stream[c.numLayers], finalNorm.value, c.rmsNormEps, finalNormOut, finalInvRms);
+        be.matmul(finalNormOut, false, head.value, true, logits, 0.0);
+        double lossSum = be.crossEntropy(logits, targets, IGNORE_INDEX, gradScale);
+        lastGradScale = gradScale;
+        return new double[]{lossSum, count};
+    }
+
+    /** Mean loss over the non-ignored targets, with dL/dlogits scaled by gradScale for backward. */
+    public double forwardMean(int[] inputIds, int[] targetIds, double extraGradScale) {
+        int count = 0;
+        for (int t : targetIds) if (t != IGNORE_INDEX) count++;
+        double[] r = forward(inputIds, targetIds, count == 0 ? 0.0 : extraGradScale / count);
+        return count == 0 ? 0.0 : r[0] / count;
+    }
+
+    /** Accumulates the gradient of the last forward's (scaled) loss into the parameter gradients. */
+    public void backward() {
+        // logits now hold dL/dlogits
+        be.matmul(logits, true, finalNormOut, false, head.grad, 1.0);   // dW_head += dlogits^T n
+        be.matmul(logits, false, head.value, false, s.dNorm, 0.0);      // dn = dlogits W_head
+        Tensor dOut = s.dStreamA, dIn = s.dStreamB;
+        be.rmsNormBackward(stream[c.numLayers], finalNorm.value, finalInvRms, s.dNorm, dOut, finalNorm.grad);
+        for (int l = c.numLayers - 1; l >= 0; l--) {
+            blocks[l].backward(dOut, dIn);
+            Tensor t = dOut; dOut = dIn; dIn = t;
+        }
+        be.embeddingBackward(embed.grad, inputs, dOut);
+    }
+
+    /** Bytes of activations held between forward and backward (the memory a recompute policy may reduce). */
+    public long activationBytes() {
+        long b = 0;
+        for (DecoderBlock blk : blocks) b += blk.savedBytes();
+        long bytes = stream[0].dtype.bytes;
+        b += (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes;
+        b += (long) (finalNormOut.size + finalInvRms.size + logits.size) * bytes;
+        return b;
+    }
+}

@@ -1,0 +1,35 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.Tensor;
+
+/**
+ * Gradient buffers of activations, shared by all layers: backward visits one layer at a time, so
+ * one set suffices (llm.c does the same). Allocated once per (batch, seqLen).
+ */
+final class Scratch {
+    final Tensor dStreamA, dStreamB; // [N, d] residual-stream gradient, ping-ponged between layers
+    final Tensor dInputNorm;  // [N, d] a block's gradient through its input norm
+    final Tensor dNorm;       // [N, d] gradient w.r.t. a norm output
+    final Tensor dq, dk, dv, dAttn;   // [N, d]
+    final Tensor dGate, dUp, dAct;    // [N, ff]
+    final Tensor dScores;     // [T, T]
+    final Tensor dBottleneck; // [N, r] CoLA, or null
+
+    Scratch(Backend be, ModelConfig c, int rows, int seqLen) {
+        int d = c.hiddenSize, ff = c.intermediateSize;
+        dStreamA = be.allocate(rows, d);
+        dStreamB = be.allocate(rows, d);
+        dInputNorm = be.allocate(rows, d);
+        dNorm = be.allocate(rows, d);
+        dq = be.allocate(rows, d);
+        dk = be.allocate(rows, d);
+        dv = be.allocate(rows, d);
+        dAttn = be.allocate(rows, d);
+        dGate = be.allocate(rows, ff);
+        dUp = be.allocate(rows, ff);
+        dAct = be.allocate(rows, ff);
+        dScores = be.allocate(seqLen, seqLen);
+        dBottleneck = c.layerType == LayerType.FULL ? null : be.allocate(rows, c.rank);
+    }
+}

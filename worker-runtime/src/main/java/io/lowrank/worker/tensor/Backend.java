@@ -1,0 +1,120 @@
+package io.lowrank.worker.tensor;
+
+/**
+ * The seam under the model: every numeric operation the model needs, nothing more. Model code
+ * never touches ND4J (or CUDA) directly; a backend owns memory and kernels.
+ *
+ * <p>Conventions: tensors are row-major. Operations write their output unless the name says
+ * "accumulate". "rows" is the number of token positions N = batch * seqLen.
+ */
+public interface Backend extends AutoCloseable {
+
+    DType dtype();
+
+    /** Allocates a zero-filled tensor. Counted by {@link #memory()}. */
+    Tensor allocate(int... shape);
+
+    MemoryStats memory();
+
+    /** Human-readable description of the backend (library, threads). */
+    String describe();
+
+    // ---- dense linear algebra ----
+
+    /**
+     * C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, on strided sub-matrices: element (i,j) of
+     * the untransposed A lives at a.offset + offA + i*lda + j (likewise B and C).
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+              Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+              double beta, Tensor c, int offC, int ldc);
+
+    /** 2-D convenience: c = op(a) op(b) + beta c. */
+    default void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, double beta) {
+        int m = transA ? a.dim(1) : a.dim(0);
+        int k = transA ? a.dim(0) : a.dim(1);
+        int kb = transB ? b.dim(1) : b.dim(0);
+        int n = transB ? b.dim(0) : b.dim(1);
+        if (k != kb || c.dim(0) != m || c.dim(1) != n) {
+            throw new IllegalArgumentException("matmul shapes do not agree: " + a + (transA ? "^T" : "") + " x " + b + (transB ? "^T" : "") + " -> " + c);
+        }
+        gemm(transA, transB, m, n, k, 1.0, a, 0, a.dim(1), b, 0, b.dim(1), beta, c, 0, c.dim(1));
+    }
+
+    // ---- element-wise ----
+
+    void fill(Tensor t, double value);
+
+    void copy(Tensor src, Tensor dst);
+
+    /** out = a + b (out may alias a or b). */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** dst += alpha * src. */
+    void axpy(double alpha, Tensor src, Tensor dst);
+
+    void scale(Tensor t, double alpha);
+
+    /** z = SiLU(h) = h * sigmoid(h). */
+    void silu(Tensor h, Tensor z);
+
+    /** dh = dz * SiLU'(h), SiLU'(h) = s(h) (1 + h (1 - s(h))). */
+    void siluBackward(Tensor h, Tensor dz, Tensor dh);
+
+    /** out = act(gate) * up, act = SiLU or identity. */
+    void gatedProduct(Tensor gate, Tensor up, Tensor out, boolean siluOnGate);
+
+    /** Backward of {@link #gatedProduct}: writes dGate and dUp. */
+    void gatedProductBackward(Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp, boolean siluOnGate);
+
+    // ---- normalisation, position, attention ----
+
+    /** out = weight * x / sqrt(mean(x^2) + eps) per row of x [rows, d]; invRms[rows] saved for backward. */
+    void rmsNorm(Tensor x, Tensor weight, double eps, Tensor out, Tensor invRms);
+
+    /** dx = d/dx (writes), dWeight += d/dweight (accumulates). */
+    void rmsNormBackward(Tensor x, Tensor weight, Tensor invRms, Tensor dOut, Tensor dx, Tensor dWeight);
+
+    /**
+     * Rotary embedding in place on x [batch*seqLen, heads*headDim], rotate-half convention;
+     * cos/sin are [seqLen, headDim/2]. inverse=true applies the transposed rotation (the backward).
+     */
+    void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse);
+
+    /**
+     * Causal softmax attention. q, k, v, out are [batch*seqLen, heads*headDim]; probs [batch, heads,
+     * seqLen, seqLen] receives softmax(q k^T * scale) with the causal mask (saved for backward).
+     */
+    void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out);
+
+    /** Backward of {@link #attention}; scratch is [seqLen, seqLen]. Writes dq, dk, dv. */
+    void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
+                           Tensor dq, Tensor dk, Tensor dv, Tensor scratch);
+
+    // ---- embedding and loss ----
+
+    /** out[n] = table[ids[n]]. */
+    void embedding(Tensor table, int[] ids, Tensor out);
+
+    /** dTable[ids[n]] += dOut[n]. */
+    void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut);
+
+    /**
+     * Cross-entropy over logits [rows, vocab] against targets (ignoreIndex skipped). Replaces the
+     * logits in place by gradScale * d(sum of losses)/d(logits) and returns the sum of losses.
+     */
+    double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale);
+
+    // ---- reductions and optimizer ----
+
+    double sumOfSquares(Tensor t);
+
+    /**
+     * Decoupled-weight-decay Adam (PyTorch AdamW): p -= lr*wd*p; m,v moments; p -= lr * mhat/(sqrt(vhat)+eps).
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+               double weightDecay, long step);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,221 @@
+package io.lowrank.worker.tensor;
+
+/**
+ * The element-wise, normalisation, rope, softmax, loss and optimizer loops of the CPU backend.
+ * Written once, in double arithmetic, over {@link Tensor#get}/{@link Tensor#set}: for float32 the
+ * stores round to float, which is what a float32 kernel with a double accumulator does anyway.
+ * Each loop reads like its equation; methods.md is the reference.
+ */
+final class Kernels {
+
+    static void sameSize(Tensor a, Tensor b) {
+        if (a.size != b.size) throw new IllegalArgumentException("size mismatch: " + a + " vs " + b);
+    }
+
+    void fill(Tensor t, double value) {
+        for (int i = 0; i < t.size; i++) t.set(i, value);
+    }
+
+    void copy(Tensor src, Tensor dst) {
+        sameSize(src, dst);
+        for (int i = 0; i < src.size; i++) dst.set(i, src.get(i));
+    }
+
+    void add(Tensor a, Tensor b, Tensor out) {
+        sameSize(a, b); sameSize(a, out);
+        for (int i = 0; i < a.size; i++) out.set(i, a.get(i) + b.get(i));
+    }
+
+    void axpy(double alpha, Tensor src, Tensor dst) {
+        sameSize(src, dst);
+        for (int i = 0; i < src.size; i++) dst.set(i, dst.get(i) + alpha * src.get(i));
+    }
+
+    void scale(Tensor t, double alpha) {
+        for (int i = 0; i < t.size; i++) t.set(i, t.get(i) * alpha);
+    }
+
+    static double sigmoid(double x) { return 1.0 / (1.0 + Math.exp(-x)); }
+
+    void silu(Tensor h, Tensor z) {
+        sameSize(h, z);
+        for (int i = 0; i < h.size; i++) {
+            double x = h.get(i);
+            z.set(i, x * sigmoid(x));
+        }
+    }
+
+    void siluBackward(Tensor h, Tensor dz, Tensor dh) {
+        sameSize(h, dz); sameSize(h, dh);
+        for (int i = 0; i < h.size; i++) {
+            double x = h.get(i), s = sigmoid(x);
+            dh.set(i, dz.get(i) * s * (1.0 + x * (1.0 - s)));
+        }
+    }
+
+    void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) {
+        sameSize(g, u); sameSize(g, out);
+        for (int i = 0; i < g.size; i++) {
+            double x = g.get(i);
+            out.set(i, (siluOnGate ? x * sigmoid(x) : x) * u.get(i));
+        }
+    }
+
+    void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
+        sameSize(g, u); sameSize(g, dOut); sameSize(g, dG); sameSize(g, dU);
+        for (int i = 0; i < g.size; i++) {
+            double x = g.get(i), up = u.get(i), dy = dOut.get(i);
+            if (siluOnGate) {
+                double s = sigmoid(x);
+                dU.set(i, dy * x * s);
+                dG.set(i, dy * up * s * (1.0 + x * (1.0 - s)));
+            } else {
+                dU.set(i, dy * x);
+                dG.set(i, dy * up);
+            }
+        }
+    }
+
+    void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
+        sameSize(x, out);
+        int d = w.size, rows = x.size / d;
+        for (int r = 0; r < rows; r++) {
+            int o = r * d;
+            double ss = 0;
+            for (int j = 0; j < d; j++) { double v = x.get(o + j); ss += v * v; }
+            double inv = 1.0 / Math.sqrt(ss / d + eps);
+            invRms.set(r, inv);
+            for (int j = 0; j < d; j++) out.set(o + j, w.get(j) * x.get(o + j) * inv);
+        }
+    }
+
+    /** dx = inv * (dxhat - xhat * mean(dxhat * xhat)), dxhat = dOut * w; dW += sum_rows dOut * xhat. */
+    void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
+        sameSize(x, dOut); sameSize(x, dx);
+        int d = w.size, rows = x.size / d;
+        for (int r = 0; r < rows; r++) {
+            int o = r * d;
+            double inv = invRms.get(r);
+            double dot = 0;
+            for (int j = 0; j < d; j++) {
+                double xhat = x.get(o + j) * inv, dy = dOut.get(o + j);
+                dot += dy * w.get(j) * xhat;
+                dW.add(j, dy * xhat);
+            }
+            double mean = dot / d;
+            for (int j = 0; j < d; j++) {
+                double xhat = x.get(o + j) * inv;
+                dx.set(o + j, inv * (dOut.get(o + j) * w.get(j) - xhat * mean));
+            }
+        }
+    }
+
+    /** Rotate-half RoPE: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin); inverse uses -sin. */
+    void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
+        int d = x.dim(1), hd = d / heads, half = hd / 2, rows = x.dim(0);
+        double sign = inverse ? -1.0 : 1.0;
+        for (int r = 0; r < rows; r++) {
+            int t = r % seqLen;
+            for (int h = 0; h < heads; h++) {
+                int o = r * d + h * hd;
+                for (int i = 0; i < half; i++) {
+                    double c = cos.get(t * half + i), s = sign * sin.get(t * half + i);
+                    double x1 = x.get(o + i), x2 = x.get(o + half + i);
+                    x.set(o + i, x1 * c - x2 * s);
+                    x.set(o + half + i, x2 * c + x1 * s);
+                }
+            }
+        }
+    }
+
+    /** Row i of the [n, n] block at p0 becomes softmax over columns 0..i; columns above i become 0. */
+    void causalSoftmaxRows(Tensor p, int p0, int n) {
+        for (int i = 0; i < n; i++) {
+            int row = p0 + i * n;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j <= i; j++) max = Math.max(max, p.get(row + j));
+            double sum = 0;
+            for (int j = 0; j <= i; j++) {
+                double e = Math.exp(p.get(row + j) - max);
+                p.set(row + j, e);
+                sum += e;
+            }
+            double inv = 1.0 / sum;
+            for (int j = 0; j <= i; j++) p.set(row + j, p.get(row + j) * inv);
+            for (int j = i + 1; j < n; j++) p.set(row + j, 0.0);
+        }
+    }
+
+    /** dS = P * (dP - sum_j dP_j P_j), in place over dP (scratch [n, n]); masked entries become 0. */
+    void softmaxBackwardRows(Tensor p, int p0, Tensor dp, int n) {
+        for (int i = 0; i < n; i++) {
+            int row = p0 + i * n, drow = i * n;
+            double dot = 0;
+            for (int j = 0; j <= i; j++) dot += dp.get(drow + j) * p.get(row + j);
+            for (int j = 0; j <= i; j++) dp.set(drow + j, p.get(row + j) * (dp.get(drow + j) - dot));
+            for (int j = i + 1; j < n; j++) dp.set(drow + j, 0.0);
+        }
+    }
+
+    void embedding(Tensor table, int[] ids, Tensor out) {
+        int d = table.dim(1), vocab = table.dim(0);
+        if (out.size != ids.length * d) throw new IllegalArgumentException("embedding output " + out + " does not hold " + ids.length + " rows of " + d);
+        for (int n = 0; n < ids.length; n++) {
+            int id = ids[n];
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " at position " + n + " outside vocabulary of " + vocab);
+            for (int j = 0; j < d; j++) out.set(n * d + j, table.get(id * d + j));
+        }
+    }
+
+    void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
+        int d = dTable.dim(1);
+        for (int n = 0; n < ids.length; n++) {
+            int o = ids[n] * d;
+            for (int j = 0; j < d; j++) dTable.add(o + j, dOut.get(n * d + j));
+        }
+    }
+
+    double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
+        int vocab = logits.dim(1), rows = logits.dim(0);
+        if (targets.length != rows) throw new IllegalArgumentException(targets.length + " targets for " + rows + " rows of logits");
+        double total = 0;
+        for (int r = 0; r < rows; r++) {
+            int o = r * vocab, t = targets[r];
+            if (t == ignoreIndex) {
+                for (int j = 0; j < vocab; j++) logits.set(o + j, 0.0);
+                continue;
+            }
+            if (t < 0 || t >= vocab) throw new IllegalArgumentException("target id " + t + " at row " + r + " outside vocabulary of " + vocab);
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < vocab; j++) max = Math.max(max, logits.get(o + j));
+            double sum = 0;
+            for (int j = 0; j < vocab; j++) sum += Math.exp(logits.get(o + j) - max);
+            double logSum = Math.log(sum) + max;
+            total += logSum - logits.get(o + t);
+            for (int j = 0; j < vocab; j++) logits.set(o + j, Math.exp(logits.get(o + j) - logSum) * gradScale);
+            logits.add(o + t, -gradScale);
+        }
+        return total;
+    }
+
+    double sumOfSquares(Tensor t) {
+        double s = 0;
+        for (int i = 0; i < t.size; i++) { double v = t.get(i); s += v * v; }
+        return s;
+    }
+
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
+        sameSize(p, g); sameSize(p, m); sameSize(p, v);
+        double bc1 = 1.0 - Math.pow(b1, step), bc2 = 1.0 - Math.pow(b2, step);
+        double stepSize = lr / bc1, bc2Sqrt = Math.sqrt(bc2), decay = 1.0 - lr * wd;
+        for (int i = 0; i < p.size; i++) {
+            double gi = g.get(i);
+            double mi = b1 * m.get(i) + (1 - b1) * gi;
+            double vi = b2 * v.get(i) + (1 - b2) * gi * gi;
+            m.set(i, mi);
+            v.set(i, vi);
+            // PyTorch order: decoupled decay first, then p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+            p.set(i, p.get(i) * decay - stepSize * mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package io.lowrank.worker.tensor;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.*;
+
+/**
+ * The CPU backend: memory comes from ND4J (off-heap, the same allocator the rest of ND4J uses),
+ * matrix products go straight to the OpenBLAS that ND4J loads (cblas on raw addresses, so strided
+ * per-head views need no copies), element-wise kernels are plain loops written once for both
+ * float32 and float64.
+ */
+public final class Nd4jCpuBackend implements Backend {
+    private final DType dtype;
+    private final MemoryStats memory = new MemoryStats();
+    private final List<INDArray> allocations = new ArrayList<>();
+    // Reusable pointers whose address is set per call: no Pointer objects are created per gemm.
+    private final MovableFloatPointer fa = new MovableFloatPointer(), fb = new MovableFloatPointer(), fc = new MovableFloatPointer();
+    private final MovableDoublePointer da = new MovableDoublePointer(), db = new MovableDoublePointer(), dc = new MovableDoublePointer();
+    private final Kernels kernels;
+
+    public Nd4jCpuBackend(DType dtype) {
+        this(dtype, Runtime.getRuntime().availableProcessors());
+    }
+
+    public Nd4jCpuBackend(DType dtype, int threads) {
+        this.dtype = dtype;
+        Nd4j.create(1); // loads the native library and OpenBLAS
+        if (threads > 0) {
+            blas_set_num_threads(threads);
+        }
+        this.kernels = new Kernels();
+    }
+
+    @Override public DType dtype() { return dtype; }
+    @Override public MemoryStats memory() { return memory; }
+
+    @Override
+    public String describe() {
+        return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads() + ")";
+    }
+
+    @Override
+    public Tensor allocate(int... shape) {
+        long n = 1;
+        for (int s : shape) n *= s;
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("allocation of " + n + " elements exceeds 2^31");
+        long elems = Math.max(1, n);
+        INDArray arr = Nd4j.zeros(dtype == DType.F32 ? DataType.FLOAT : DataType.DOUBLE, elems);
+        Pointer p = arr.data().addressPointer();
+        Storage s = new Storage(dtype, p.address(), (int) elems,
+                dtype == DType.F32 ? arr.data().asNioFloat() : null,
+                dtype == DType.F64 ? arr.data().asNioDouble() : null, arr);
+        allocations.add(arr);
+        memory.allocated(elems * dtype.bytes);
+        return new Tensor(s, 0, shape);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+                     Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                     double beta, Tensor c, int offC, int ldc) {
+        checkMatrix("A", a, offA, transA ? k : m, transA ? m : k, lda);
+        checkMatrix("B", b, offB, transB ? n : k, transB ? k : n, ldb);
+        checkMatrix("C", c, offC, m, n, ldc);
+        if (m == 0 || n == 0) return;
+        int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+        if (dtype == DType.F32) {
+            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float) alpha,
+                    fa.at(a, offA, 4), lda, fb.at(b, offB, 4), ldb, (float) beta, fc.at(c, offC, 4), ldc);
+        } else {
+            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
+                    da.at(a, offA, 8), lda, db.at(b, offB, 8), ldb, beta, dc.at(c, offC, 8), ldc);
+        }
+    }
+
+    private void checkMatrix(String name, Tensor t, int off, int rows, int cols, int ld) {
+        if (t.dtype != dtype) throw new IllegalArgumentException(name + " is " + t.dtype + " but backend is " + dtype);
+        if (ld < Math.max(1, cols)) throw new IllegalArgumentException(name + ": leading dimension " + ld + " < columns " + cols);
+        long last = (long) off + (long) (rows - 1) * ld + cols;
+        if (rows > 0 && cols > 0 && (off < 0 || last > t.size)) {
+            throw new IllegalArgumentException(name + ": [" + rows + "x" + cols + ", ld " + ld + "] at offset " + off + " exceeds " + t);
+        }
+    }
+
+    // ---- element-wise: delegated to Kernels, which holds the loops ----
+
+    @Override public void fill(Tensor t, double value) { kernels.fill(t, value); }
+    @Override public void copy(Tensor src, Tensor dst) { kernels.copy(src, dst); }
+    @Override public void add(Tensor a, Tensor b, Tensor out) { kernels.add(a, b, out); }
+    @Override public void axpy(double alpha, Tensor src, Tensor dst) { kernels.axpy(alpha, src, dst); }
+    @Override public void scale(Tensor t, double alpha) { kernels.scale(t, alpha); }
+    @Override public void silu(Tensor h, Tensor z) { kernels.silu(h, z); }
+    @Override public void siluBackward(Tensor h, Tensor dz, Tensor dh) { kernels.siluBackward(h, dz, dh); }
+    @Override public void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) { kernels.gatedProduct(g, u, out, siluOnGate); }
+    @Override public void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
+        kernels.gatedProductBackward(g, u, dOut, dG, dU, siluOnGate);
+    }
+    @Override public void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) { kernels.rmsNorm(x, w, eps, out, invRms); }
+    @Override public void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
+        kernels.rmsNormBackward(x, w, invRms, dOut, dx, dW);
+    }
+    @Override public void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
+        kernels.rope(x, seqLen, heads, cos, sin, inverse);
+    }
+    @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
+    @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }
+    @Override public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
+        return kernels.crossEntropy(logits, targets, ignoreIndex, gradScale);
+    }
+    @Override public double sumOfSquares(Tensor t) { return kernels.sumOfSquares(t); }
+    @Override public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
+        kernels.adamw(p, g, m, v, lr, b1, b2, eps, wd, step);
+    }
+
+    // ---- attention: per (batch, head) products on strided views, softmax in between ----
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out) {
+        int d = q.dim(1), hd = d / heads, tt = seqLen * seqLen;
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int x0 = b * seqLen * d + h * hd;
+                int p0 = (b * heads + h) * tt;
+                gemm(false, true, seqLen, seqLen, hd, scale, q, x0, d, k, x0, d, 0.0, probs, p0, seqLen);
+                kernels.causalSoftmaxRows(probs, p0, seqLen);
+                gemm(false, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, v, x0, d, 0.0, out, x0, d);
+            }
+        }
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
+                                  Tensor dq, Tensor dk, Tensor dv, Tensor scratch) {
+        int d = q.dim(1), hd = d / heads, tt = seqLen * seqLen;
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int x0 = b * seqLen * d + h * hd;
+                int p0 = (b * heads + h) * tt;
+                // dP = dO V^T ; dV = P^T dO
+                gemm(false, true, seqLen, seqLen, hd, 1.0, dOut, x0, d, v, x0, d, 0.0, scratch, 0, seqLen);
+                gemm(true, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, dOut, x0, d, 0.0, dv, x0, d);
+                // dS = P * (dP - rowsum(dP * P)), written over dP
+                kernels.softmaxBackwardRows(probs, p0, scratch, seqLen);
+                // dQ = scale dS K ; dK = scale dS^T Q
+                gemm(false, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, k, x0, d, 0.0, dq, x0, d);
+                gemm(true, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, q, x0, d, 0.0, dk, x0, d);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (INDArray a : allocations) {
+            memory.released(a.length() * (long) dtype.bytes);
+            a.close();
+        }
+        allocations.clear();
+    }
+
+    /** A FloatPointer whose address is re-pointed for each call instead of allocating a new one. */
+    private static final class MovableFloatPointer extends FloatPointer {
+        MovableFloatPointer() { super((Pointer) null); }
+        FloatPointer at(Tensor t, int off, int elemBytes) {
+            this.address = t.storage.address + (long) (t.offset + off) * elemBytes;
+            this.position = 0;
+            return this;
+        }
+    }
+
+    private static final class MovableDoublePointer extends DoublePointer {
+        MovableDoublePointer() { super((Pointer) null); }
+        DoublePointer at(Tensor t, int off, int elemBytes) {
+            this.address = t.storage.address + (long) (t.offset + off) * elemBytes;
+            this.position = 0;
+            return this;
+        }
+    }
+}
