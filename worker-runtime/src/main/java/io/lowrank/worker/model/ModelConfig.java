@@ -122,7 +122,7 @@ public final class ModelConfig {
     private static final Set<String> TOLERATED = Set.of("architectures", "torch_dtype", "transformers_version",
             "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act", "tie_word_embeddings", "num_key_value_heads",
             "use_cache", "attention_bias", "attention_dropout", "mlp_bias", "pretraining_tp", "rope_scaling",
-            "head_dim", "initializer_range", "model_type", "rank", "only_lr_act", "lowrank_layer_type");
+            "head_dim", "initializer_range", "rope_theta", "model_type", "rank", "only_lr_act", "lowrank_layer_type");
 
     public static ModelConfig fromConfigJson(JsonNode n, String source) {
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {

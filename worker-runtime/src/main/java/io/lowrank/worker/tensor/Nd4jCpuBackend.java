@@ -26,6 +26,8 @@ public final class Nd4jCpuBackend implements Backend {
     private final MovableFloatPointer fa = new MovableFloatPointer(), fb = new MovableFloatPointer(), fc = new MovableFloatPointer();
     private final MovableDoublePointer da = new MovableDoublePointer(), db = new MovableDoublePointer(), dc = new MovableDoublePointer();
     private final Kernels kernels;
+    private final WorkerPool pool;
+    private final FloatKernels fk;   // float32 fast paths; null for float64
 
     public Nd4jCpuBackend(DType dtype) {
         this(dtype, Runtime.getRuntime().availableProcessors());
@@ -38,6 +40,8 @@ public final class Nd4jCpuBackend implements Backend {
             blas_set_num_threads(threads);
         }
         this.kernels = new Kernels();
+        this.pool = new WorkerPool(Math.max(1, threads));
+        this.fk = dtype == DType.F32 ? new FloatKernels(pool) : null;
     }
 
     @Override public DType dtype() { return dtype; }
@@ -98,13 +102,24 @@ public final class Nd4jCpuBackend implements Backend {
     @Override public void add(Tensor a, Tensor b, Tensor out) { kernels.add(a, b, out); }
     @Override public void axpy(double alpha, Tensor src, Tensor dst) { kernels.axpy(alpha, src, dst); }
     @Override public void scale(Tensor t, double alpha) { kernels.scale(t, alpha); }
-    @Override public void silu(Tensor h, Tensor z) { kernels.silu(h, z); }
-    @Override public void siluBackward(Tensor h, Tensor dz, Tensor dh) { kernels.siluBackward(h, dz, dh); }
-    @Override public void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) { kernels.gatedProduct(g, u, out, siluOnGate); }
-    @Override public void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
-        kernels.gatedProductBackward(g, u, dOut, dG, dU, siluOnGate);
+    @Override public void silu(Tensor h, Tensor z) { Kernels.sameSize(h, z); if (fk != null) fk.silu(h, z); else kernels.silu(h, z); }
+    @Override public void siluBackward(Tensor h, Tensor dz, Tensor dh) {
+        Kernels.sameSize(h, dz); Kernels.sameSize(h, dh);
+        if (fk != null) fk.siluBackward(h, dz, dh); else kernels.siluBackward(h, dz, dh);
     }
-    @Override public void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) { kernels.rmsNorm(x, w, eps, out, invRms); }
+    @Override public void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) {
+        Kernels.sameSize(g, u); Kernels.sameSize(g, out);
+        if (fk != null) fk.gatedProduct(g, u, out, siluOnGate); else kernels.gatedProduct(g, u, out, siluOnGate);
+    }
+    @Override public void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
+        Kernels.sameSize(g, u); Kernels.sameSize(g, dOut); Kernels.sameSize(g, dG); Kernels.sameSize(g, dU);
+        if (fk != null) fk.gatedProductBackward(g, u, dOut, dG, dU, siluOnGate); else kernels.gatedProductBackward(g, u, dOut, dG, dU, siluOnGate);
+    }
+    @Override public void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
+        Kernels.sameSize(x, out);
+        if (invRms.size * w.size != x.size) throw new IllegalArgumentException("rmsNorm: " + x + " with weight " + w + " needs invRms of " + x.size / w.size);
+        if (fk != null) fk.rmsNorm(x, w, eps, out, invRms); else kernels.rmsNorm(x, w, eps, out, invRms);
+    }
     @Override public void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
         kernels.rmsNormBackward(x, w, invRms, dOut, dx, dW);
     }
@@ -114,7 +129,12 @@ public final class Nd4jCpuBackend implements Backend {
     @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
     @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }
     @Override public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
-        return kernels.crossEntropy(logits, targets, ignoreIndex, gradScale);
+        if (targets.length != logits.dim(0)) throw new IllegalArgumentException(targets.length + " targets for " + logits.dim(0) + " rows of logits");
+        for (int r = 0; r < targets.length; r++) {
+            int t = targets[r];
+            if (t != ignoreIndex && (t < 0 || t >= logits.dim(1))) throw new IllegalArgumentException("target id " + t + " at row " + r + " outside vocabulary of " + logits.dim(1));
+        }
+        return fk != null ? fk.crossEntropy(logits, targets, ignoreIndex, gradScale) : kernels.crossEntropy(logits, targets, ignoreIndex, gradScale);
     }
     @Override public double sumOfSquares(Tensor t) { return kernels.sumOfSquares(t); }
     @Override public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
@@ -132,7 +152,7 @@ public final class Nd4jCpuBackend implements Backend {
                 int x0 = b * seqLen * d + h * hd;
                 int p0 = (b * heads + h) * tt;
                 gemm(false, true, seqLen, seqLen, hd, scale, q, x0, d, k, x0, d, 0.0, probs, p0, seqLen);
-                kernels.causalSoftmaxRows(probs, p0, seqLen);
+                if (fk != null) fk.causalSoftmaxRows(probs, p0, seqLen); else kernels.causalSoftmaxRows(probs, p0, seqLen);
                 gemm(false, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, v, x0, d, 0.0, out, x0, d);
             }
         }
@@ -151,7 +171,7 @@ public final class Nd4jCpuBackend implements Backend {
                 gemm(false, true, seqLen, seqLen, hd, 1.0, dOut, x0, d, v, x0, d, 0.0, scratch, 0, seqLen);
                 gemm(true, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, dOut, x0, d, 0.0, dv, x0, d);
                 // dS = P * (dP - rowsum(dP * P)), written over dP
-                kernels.softmaxBackwardRows(probs, p0, scratch, seqLen);
+                if (fk != null) fk.softmaxBackwardRows(probs, p0, scratch, seqLen); else kernels.softmaxBackwardRows(probs, p0, scratch, seqLen);
                 // dQ = scale dS K ; dK = scale dS^T Q
                 gemm(false, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, k, x0, d, 0.0, dq, x0, d);
                 gemm(true, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, q, x0, d, 0.0, dk, x0, d);
@@ -161,6 +181,7 @@ public final class Nd4jCpuBackend implements Backend {
 
     @Override
     public void close() {
+        pool.close();
         for (INDArray a : allocations) {
             memory.released(a.length() * (long) dtype.bytes);
             a.close();

@@ -1,0 +1,135 @@
+package io.lowrank.worker.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lowrank.worker.model.Initializer;
+import io.lowrank.worker.model.LayerType;
+import io.lowrank.worker.model.LlamaModel;
+import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.model.ModelLayout;
+import io.lowrank.worker.model.ParameterStore;
+import io.lowrank.worker.optim.AdamW;
+import io.lowrank.worker.optim.GradClip;
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.tensor.Tensor;
+import io.lowrank.worker.train.Batches;
+import io.lowrank.worker.train.RunConfig;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Throughput of full training steps (forward, backward, clip, AdamW: the training data path with
+ * token windows from memory) after warm-up steps, reported as medians; and the machine's sgemm
+ * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
+ */
+final class BenchCommand {
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static int run(String[] argv) throws Exception {
+        Args a = new Args("bench", argv, 1, OPTIONS, Set.of());
+        String suite = a.get("suite") == null ? "train" : a.get("suite");
+        switch (suite) {
+            case "train": return train(a);
+            case "sgemm": return sgemm(a);
+            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm)");
+        }
+    }
+
+    static int train(Args a) throws Exception {
+        RunConfig rc = RunConfig.load(a.required("preset"), a.required("layer"));
+        rc = TrainCommand.applyOverrides(rc, a);
+        int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+        int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        ModelConfig mc = rc.model(32000);
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
+            ParameterStore ps = new ParameterStore(be, ModelLayout.of(mc));
+            Initializer.initialize(ps, mc, 1);
+            LlamaModel model = new LlamaModel(be, mc, ps, batch, seqLen);
+            AdamW opt = new AdamW(be, (int) ps.count(), 0.9, 0.999, 1e-8, 0.01);
+            SplittableRandom r = new SplittableRandom(7);
+            int[] windows = new int[batch * (seqLen + 1)], in = new int[batch * seqLen], tg = new int[batch * seqLen];
+            for (int i = 0; i < windows.length; i++) windows[i] = r.nextInt(mc.vocabSize);
+            double[] ms = new double[steps];
+            long allocationsAfterWarmup = 0;
+            for (int s = -warmup; s < steps; s++) {
+                if (s == 0) {
+                    be.memory().resetPeak();
+                    allocationsAfterWarmup = be.memory().allocations();
+                }
+                long t0 = System.nanoTime();
+                be.fill(ps.grads(), 0.0);
+                Batches.split(windows, batch, seqLen, in, tg);
+                model.forwardMean(in, tg, 1.0);
+                model.backward();
+                GradClip.clip(be, ps.grads(), 1.0);
+                opt.step(ps.values(), ps.grads(), 1e-4);
+                if (s >= 0) ms[s] = (System.nanoTime() - t0) / 1e6;
+                System.out.printf("step %d: %.0f ms%n", s, (System.nanoTime() - t0) / 1e6);
+            }
+            double median = median(ms);
+            double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
+            ObjectNode out = JSON.createObjectNode();
+            out.put("preset", a.get("preset")).put("layer", mc.layerType.id).put("seq_len", seqLen).put("batch", batch)
+                    .put("threads", threads).put("steps", steps)
+                    .put("tokens_per_s", batch * seqLen / (median / 1000.0))
+                    .put("step_ms_median", median)
+                    .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
+                    .put("flops_per_step", flops)
+                    .put("peak_bytes", be.memory().peakBytes())
+                    .put("activation_bytes", model.activationBytes())
+                    .put("parameters", ps.count())
+                    .put("allocations_in_timed_steps", be.memory().allocations() - allocationsAfterWarmup);
+            System.out.println(JSON.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    /**
+     * Training FLOPs per token (forward + backward = 3x forward): 2 per multiply-add of every matmul
+     * weight (projections and LM head) plus attention's QK^T and PV (computed as full seq x seq products).
+     */
+    static double trainFlopsPerToken(ModelConfig c, int seqLen) {
+        double matmulParams = (double) c.vocabSize * c.hiddenSize;
+        for (String p : new String[]{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+            int[] io = ModelLayout.projectionDims(c, p);
+            matmulParams += c.layerType == LayerType.FULL ? (double) io[0] * io[1] * c.numLayers
+                    : (double) (io[0] + io[1]) * c.rank * c.numLayers;
+        }
+        double attention = 2.0 * 2.0 * seqLen * c.hiddenSize * c.numLayers;
+        return 3.0 * (2.0 * matmulParams + attention);
+    }
+
+    static int sgemm(Args a) {
+        int n = a.intValue("size", 2048), reps = a.intValue("steps", 5);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
+            Tensor x = be.allocate(n, n), y = be.allocate(n, n), z = be.allocate(n, n);
+            SplittableRandom r = new SplittableRandom(1);
+            for (int i = 0; i < x.size; i++) { x.set(i, r.nextDouble() - 0.5); y.set(i, r.nextDouble() - 0.5); }
+            double[] gf = new double[reps];
+            be.matmul(x, false, y, false, z, 0.0);
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                be.matmul(x, false, y, false, z, 0.0);
+                gf[i] = 2.0 * n * n * n / (System.nanoTime() - t0);
+            }
+            ObjectNode out = JSON.createObjectNode();
+            out.put("suite", "sgemm").put("size", n).put("threads", threads)
+                    .put("gflops_median", median(gf)).put("gflops_max", Arrays.stream(gf).max().orElse(0));
+            System.out.println(out);
+        }
+        return 0;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
+    }
+}

@@ -1,0 +1,151 @@
+package io.lowrank.worker.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lowrank.worker.checkpoint.CheckpointDir;
+import io.lowrank.worker.checkpoint.JsonFiles;
+import io.lowrank.worker.data.CorpusTokenizer;
+import io.lowrank.worker.data.ShardManifest;
+import io.lowrank.worker.data.TextTokenizer;
+import io.lowrank.worker.data.TokenCursor;
+import io.lowrank.worker.data.TokenFiles;
+import io.lowrank.worker.data.Tokenizers;
+import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.train.RunConfig;
+import io.lowrank.worker.train.Trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Single-process training: {@code train --preset tiny --layer cola --steps 200 --run-dir runs/demo}.
+ * Data comes from a text/JSONL corpus (tokenized once into {@code <run-dir>/data}), from a
+ * directory of token shards with a manifest, or from one token file (.tok/.npy; its last 5% of
+ * windows become the held-out set).
+ */
+final class TrainCommand {
+    /** The demo corpus that bin/fetch-demo-corpus writes under the installation directory. */
+    static final Path DEMO_CORPUS = Path.of(System.getProperty("lowrank.home", ".")).resolve("data/demo/demo-corpus.txt");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "steps", "run-dir", "corpus", "tokens", "resume",
+            "set", "threads", "batch", "seq-len", "lr");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static int run(String[] argv) throws Exception {
+        Args a = new Args("train", argv, 1, OPTIONS, Set.of());
+        RunConfig rc;
+        Path runDir;
+        Optional<Path> resumeFrom = Optional.empty();
+        if (a.get("resume") != null) {
+            runDir = Path.of(a.get("resume"));
+            resumeFrom = CheckpointDir.latest(runDir);
+            if (resumeFrom.isEmpty()) throw new IllegalArgumentException("--resume " + runDir + ": no complete checkpoint (step-XXXXXXXX) in that run directory");
+            JsonNode st = JsonFiles.readTree(resumeFrom.get().resolve(CheckpointDir.TRAINER_STATE_JSON));
+            rc = RunConfig.fromJson(st.get("run_config"), resumeFrom.get() + "/trainer_state.json");
+        } else {
+            rc = RunConfig.load(a.required("preset"), a.get("layer"));
+            runDir = Path.of(a.get("run-dir") != null ? a.get("run-dir") : "runs/" + a.get("preset") + "-" + (a.get("layer") == null ? "full" : a.get("layer")));
+        }
+        rc = applyOverrides(rc, a);
+        TextTokenizer tok = Tokenizers.byName(rc.tokenizer());
+        ModelConfig mc = rc.model(tok.vocabSize());
+        Files.createDirectories(runDir);
+
+        List<Path> trainFiles;
+        int[] val;
+        if (a.get("tokens") != null) {
+            Path t = Path.of(a.get("tokens"));
+            if (Files.isDirectory(t)) {
+                ShardManifest man = ShardManifest.read(t);
+                trainFiles = man.trainFiles(t);
+                val = readAll(man.valFiles(t), mc.vocabSize);
+            } else {
+                int[] all = TokenFiles.read(t, mc.vocabSize);
+                int windowLen = rc.seqLen() + 1;
+                int valWindows = Math.max(1, all.length / windowLen / 20);
+                int cut = all.length - valWindows * windowLen;
+                if (cut < windowLen * rc.batchSize()) throw new IllegalArgumentException(t + ": " + all.length + " tokens are too few for batch " + rc.batchSize() + " x seq_len " + rc.seqLen());
+                Path trainPart = runDir.resolve("data").resolve("train-from-" + t.getFileName() + ".npy");
+                Files.createDirectories(trainPart.getParent());
+                io.lowrank.worker.data.NpyTokens.writeInt32(trainPart, java.util.Arrays.copyOf(all, cut));
+                trainFiles = List.of(trainPart);
+                val = java.util.Arrays.copyOfRange(all, cut, all.length);
+            }
+        } else {
+            Path corpus = Path.of(a.get("corpus") != null ? a.get("corpus") : DEMO_CORPUS.toString());
+            if (!Files.isRegularFile(corpus)) {
+                throw new IllegalArgumentException("corpus " + corpus + " not found: run bin/fetch-demo-corpus for the demo corpus, or pass --corpus FILE (text or JSONL) or --tokens PATH");
+            }
+            Path dataDir = runDir.resolve("data");
+            ShardManifest man;
+            if (Files.isRegularFile(dataDir.resolve(ShardManifest.FILE_NAME))) {
+                man = ShardManifest.read(dataDir);
+                if (!man.tokenizer().equals(tok.name())) {
+                    throw new IllegalArgumentException(dataDir + " was tokenized with " + man.tokenizer() + " but the run uses " + tok.name() + ": use a new --run-dir");
+                }
+            } else {
+                System.out.println("tokenizing " + corpus + " with " + tok.name() + " into " + dataDir);
+                man = CorpusTokenizer.tokenizeToShards(List.of(corpus), tok, dataDir, 0.02, rc.seed());
+            }
+            trainFiles = man.trainFiles(dataDir);
+            val = readAll(man.valFiles(dataDir), mc.vocabSize);
+        }
+
+        long steps = rc.steps();
+        try (Backend be = new Nd4jCpuBackend(DType.parse(rc.dtype()), rc.threads())) {
+            TokenCursor cursor = new TokenCursor(trainFiles);
+            System.out.println("model " + mc + " | " + be.describe() + " | batch " + rc.batchSize() + " x seq " + rc.seqLen()
+                    + " x accum " + rc.gradAccum() + " | run dir " + runDir);
+            try (Trainer t = new Trainer(be, rc, mc, cursor, val, runDir, System.out)) {
+                System.out.printf("parameters: %,d%n", t.params().count());
+                if (resumeFrom.isPresent()) t.resume(resumeFrom.get());
+                Trainer.Result r = t.run(steps);
+                ObjectNode out = JSON.createObjectNode();
+                out.put("workers", 1).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
+                        .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("run_dir", runDir.toString())
+                        .put("parameters", t.params().count()).put("layer", mc.layerType.id);
+                System.out.println(JSON.writeValueAsString(out));
+            }
+        }
+        return 0;
+    }
+
+    static RunConfig applyOverrides(RunConfig rc, Args a) {
+        if (a.get("steps") != null) rc = rc.with("train.steps", a.get("steps"));
+        if (a.get("batch") != null) rc = rc.with("train.batch_size", a.get("batch"));
+        if (a.get("seq-len") != null) rc = rc.with("train.seq_len", a.get("seq-len"));
+        if (a.get("lr") != null) rc = rc.with("train.lr", a.get("lr"));
+        if (a.get("threads") != null) rc = rc.with("train.threads", a.get("threads"));
+        for (String kv : a.all("set")) {
+            int eq = kv.indexOf('=');
+            if (eq < 0) throw new Args.UsageException("train: --set expects key=value, got '" + kv + "'");
+            rc = rc.with(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return rc;
+    }
+
+    static int[] readAll(List<Path> files, int vocab) throws IOException {
+        List<int[]> parts = new ArrayList<>();
+        int n = 0;
+        for (Path f : files) {
+            int[] t = TokenFiles.read(f, vocab);
+            parts.add(t);
+            n += t.length;
+        }
+        int[] all = new int[n];
+        int o = 0;
+        for (int[] p : parts) {
+            System.arraycopy(p, 0, all, o, p.length);
+            o += p.length;
+        }
+        return all;
+    }
+}

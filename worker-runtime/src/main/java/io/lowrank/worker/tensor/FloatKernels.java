@@ -1,0 +1,161 @@
+package io.lowrank.worker.tensor;
+
+import java.nio.FloatBuffer;
+
+/**
+ * float32 fast paths of the hot {@link Kernels}: the same equations on the direct buffers, with a
+ * float exp (Cephes expf, ~1 ulp) instead of Math.exp (10 ns here) and rows split across the
+ * kernel threads. Each method has its double-precision twin in Kernels, which the tests use as the
+ * reference.
+ */
+final class FloatKernels {
+    private final WorkerPool pool;
+
+    FloatKernels(WorkerPool pool) { this.pool = pool; }
+
+    /** Cephes expf: range reduction by ln2 and a degree-6 polynomial; exact to ~1 ulp on [-87, 88]. */
+    static float expf(float x) {
+        if (x > 88.3762626647949f) return Float.POSITIVE_INFINITY;
+        if (x < -87.3365447505531f) return 0f;
+        float z = (float) Math.floor(x * 1.44269504088896341f + 0.5f);
+        x -= z * 0.693359375f;
+        x -= z * -2.12194440e-4f;
+        float xx = x * x;
+        float p = ((((( 1.9875691500E-4f * x + 1.3981999507E-3f) * x + 8.3334519073E-3f) * x
+                + 4.1665795894E-2f) * x + 1.6666665459E-1f) * x + 5.0000001201E-1f) * xx + x + 1.0f;
+        return p * Float.intBitsToFloat(((int) z + 127) << 23);
+    }
+
+    static float sigmoidf(float x) { return 1f / (1f + expf(-x)); }
+
+    double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
+        final FloatBuffer f = logits.storage.f;
+        final int base = logits.offset, vocab = logits.dim(1), rows = logits.dim(0);
+        final float scale = (float) gradScale;
+        final double[] partial = new double[pool.parts()];
+        pool.run(rows, (part, from, to) -> {
+            double total = 0;
+            for (int r = from; r < to; r++) {
+                int o = base + r * vocab, t = targets[r];
+                if (t == ignoreIndex) {
+                    for (int j = 0; j < vocab; j++) f.put(o + j, 0f);
+                    continue;
+                }
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < vocab; j++) max = Math.max(max, f.get(o + j));
+                double sum = 0;
+                for (int j = 0; j < vocab; j++) {
+                    float e = expf(f.get(o + j) - max);
+                    f.put(o + j, e);
+                    sum += e;
+                }
+                float target = f.get(o + t);
+                total += Math.log(sum) - Math.log(target);   // -log softmax[t], both terms exact in double
+                float inv = (float) (gradScale / sum);
+                for (int j = 0; j < vocab; j++) f.put(o + j, f.get(o + j) * inv);
+                f.put(o + t, f.get(o + t) - scale);
+            }
+            partial[part] = total;
+        });
+        double s = 0;
+        for (double p : partial) s += p;
+        return s;
+    }
+
+    void causalSoftmaxRows(Tensor p, int p0, int n) {
+        FloatBuffer f = p.storage.f;
+        int base = p.offset + p0;
+        for (int i = 0; i < n; i++) {
+            int row = base + i * n;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j <= i; j++) max = Math.max(max, f.get(row + j));
+            float sum = 0;
+            for (int j = 0; j <= i; j++) {
+                float e = expf(f.get(row + j) - max);
+                f.put(row + j, e);
+                sum += e;
+            }
+            float inv = 1f / sum;
+            for (int j = 0; j <= i; j++) f.put(row + j, f.get(row + j) * inv);
+            for (int j = i + 1; j < n; j++) f.put(row + j, 0f);
+        }
+    }
+
+    void softmaxBackwardRows(Tensor p, int p0, Tensor dp, int n) {
+        FloatBuffer f = p.storage.f, g = dp.storage.f;
+        int pb = p.offset + p0, gb = dp.offset;
+        for (int i = 0; i < n; i++) {
+            int row = pb + i * n, drow = gb + i * n;
+            float dot = 0;
+            for (int j = 0; j <= i; j++) dot += g.get(drow + j) * f.get(row + j);
+            for (int j = 0; j <= i; j++) g.put(drow + j, f.get(row + j) * (g.get(drow + j) - dot));
+            for (int j = i + 1; j < n; j++) g.put(drow + j, 0f);
+        }
+    }
+
+    void silu(Tensor h, Tensor z) {
+        FloatBuffer hf = h.storage.f, zf = z.storage.f;
+        int ho = h.offset, zo = z.offset;
+        pool.run(h.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) {
+                float x = hf.get(ho + i);
+                zf.put(zo + i, x * sigmoidf(x));
+            }
+        });
+    }
+
+    void siluBackward(Tensor h, Tensor dz, Tensor dh) {
+        FloatBuffer hf = h.storage.f, zf = dz.storage.f, df = dh.storage.f;
+        int ho = h.offset, zo = dz.offset, dO = dh.offset;
+        pool.run(h.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) {
+                float x = hf.get(ho + i), s = sigmoidf(x);
+                df.put(dO + i, zf.get(zo + i) * s * (1f + x * (1f - s)));
+            }
+        });
+    }
+
+    void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) {
+        FloatBuffer gf = g.storage.f, uf = u.storage.f, of = out.storage.f;
+        int go = g.offset, uo = u.offset, oo = out.offset;
+        pool.run(g.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) {
+                float x = gf.get(go + i);
+                of.put(oo + i, (siluOnGate ? x * sigmoidf(x) : x) * uf.get(uo + i));
+            }
+        });
+    }
+
+    void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
+        FloatBuffer gf = g.storage.f, uf = u.storage.f, df = dOut.storage.f, dgf = dG.storage.f, duf = dU.storage.f;
+        int go = g.offset, uo = u.offset, dO = dOut.offset, dgo = dG.offset, duo = dU.offset;
+        pool.run(g.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) {
+                float x = gf.get(go + i), up = uf.get(uo + i), dy = df.get(dO + i);
+                if (siluOnGate) {
+                    float s = sigmoidf(x);
+                    duf.put(duo + i, dy * x * s);
+                    dgf.put(dgo + i, dy * up * s * (1f + x * (1f - s)));
+                } else {
+                    duf.put(duo + i, dy * x);
+                    dgf.put(dgo + i, dy * up);
+                }
+            }
+        });
+    }
+
+    void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
+        FloatBuffer xf = x.storage.f, wf = w.storage.f, of = out.storage.f, rf = invRms.storage.f;
+        int xo = x.offset, wo = w.offset, oo = out.offset, ro = invRms.offset, d = w.size;
+        pool.run(x.size / d, (part, from, to) -> {
+            for (int r = from; r < to; r++) {
+                int o = r * d;
+                double ss = 0;
+                for (int j = 0; j < d; j++) { float v = xf.get(xo + o + j); ss += v * v; }
+                float inv = (float) (1.0 / Math.sqrt(ss / d + eps));
+                rf.put(ro + r, inv);
+                for (int j = 0; j < d; j++) of.put(oo + o + j, wf.get(wo + j) * (xf.get(xo + o + j) * inv));
+            }
+        });
+    }
+}

@@ -1,0 +1,208 @@
+package io.lowrank.worker.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lowrank.worker.checkpoint.CheckpointDir;
+import io.lowrank.worker.checkpoint.JsonFiles;
+import io.lowrank.worker.checkpoint.ModelCheckpoint;
+import io.lowrank.worker.data.CursorState;
+import io.lowrank.worker.data.TokenCursor;
+import io.lowrank.worker.model.Initializer;
+import io.lowrank.worker.model.LlamaModel;
+import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.model.ModelLayout;
+import io.lowrank.worker.model.ParameterStore;
+import io.lowrank.worker.optim.AdamW;
+import io.lowrank.worker.optim.CosineSchedule;
+import io.lowrank.worker.optim.GradClip;
+import io.lowrank.worker.tensor.Backend;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Single-process training loop: micro-batches with gradient accumulation, global-norm clipping,
+ * AdamW on the warmup-cosine schedule, periodic held-out evaluation and checkpoints from which
+ * {@link #resume} continues with the identical loss sequence (weights, moments, step and data
+ * cursor are all in the checkpoint; nothing else is random).
+ */
+public final class Trainer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Backend be;
+    private final RunConfig rc;
+    private final ModelConfig mc;
+    private final ParameterStore params;
+    private final LlamaModel model;
+    private final AdamW opt;
+    private final CosineSchedule schedule;
+    private final TokenCursor train;
+    private final int[] valTokens;
+    private final Path runDir;
+    private final MetricsLog metrics;
+    private final PrintStream progress;
+    private final int batch, seqLen, accum;
+    private final int[] windows, inputs, targets;
+    private long step;
+    private Double initialLoss;
+
+    public static final class Result {
+        public long steps;
+        public double initialLoss, finalLoss, valLoss = Double.NaN, tokensPerSecond;
+        public long tokens;
+        public double seconds;
+    }
+
+    public Trainer(Backend be, RunConfig rc, ModelConfig mc, TokenCursor train, int[] valTokens, Path runDir, PrintStream progress)
+            throws IOException {
+        this.be = be;
+        this.rc = rc;
+        this.mc = mc;
+        this.train = train;
+        this.valTokens = valTokens;
+        this.runDir = runDir;
+        this.progress = progress;
+        this.batch = rc.batchSize();
+        this.seqLen = rc.seqLen();
+        this.accum = rc.gradAccum();
+        this.params = new ParameterStore(be, ModelLayout.of(mc));
+        Initializer.initialize(params, mc, rc.seed());
+        this.model = new LlamaModel(be, mc, params, batch, seqLen);
+        this.opt = new AdamW(be, (int) params.count(), rc.beta1(), rc.beta2(), rc.eps(), rc.weightDecay());
+        this.schedule = new CosineSchedule(rc.lr(), rc.warmupSteps(), rc.steps(), rc.minLrRatio());
+        this.windows = new int[batch * (seqLen + 1)];
+        this.inputs = new int[batch * seqLen];
+        this.targets = new int[batch * seqLen];
+        this.metrics = new MetricsLog(runDir.resolve("metrics.jsonl"));
+    }
+
+    public ParameterStore params() { return params; }
+    public long step() { return step; }
+
+    /** Restores weights, optimizer, step and data cursor from a checkpoint directory. */
+    public void resume(Path checkpoint) throws IOException {
+        ModelCheckpoint.loadWeights(checkpoint, params);
+        ModelCheckpoint.loadOptimizer(checkpoint, params, opt);
+        JsonNode st = JsonFiles.readTree(checkpoint.resolve(CheckpointDir.TRAINER_STATE_JSON));
+        step = st.get("step").asLong();
+        train.restore(CursorState.fromJson(st.get("train_cursor").toString()));
+        if (st.has("initial_loss")) initialLoss = st.get("initial_loss").asDouble();
+        progress.println("resumed from " + checkpoint + " at step " + step);
+    }
+
+    /** One optimizer step; returns the mean training loss over its micro-batches. */
+    double trainStep() throws IOException {
+        be.fill(params.grads(), 0.0);
+        double loss = 0;
+        for (int micro = 0; micro < accum; micro++) {
+            train.next(windows, batch, seqLen);
+            Batches.split(windows, batch, seqLen, inputs, targets);
+            loss += model.forwardMean(inputs, targets, 1.0 / accum);
+            model.backward();
+        }
+        return loss / accum;
+    }
+
+    /** Mean loss over the first evalBatches batches of the validation tokens (the same windows every time). */
+    public double evaluate() {
+        if (valTokens == null) return Double.NaN;
+        int windowLen = seqLen + 1, perBatch = batch * windowLen;
+        long available = valTokens.length / windowLen;
+        int batches = (int) Math.min(rc.evalBatches(), available / batch);
+        if (batches == 0) return Double.NaN;
+        double sum = 0;
+        long count = 0;
+        for (int b = 0; b < batches; b++) {
+            System.arraycopy(valTokens, b * perBatch, windows, 0, perBatch);
+            Batches.split(windows, batch, seqLen, inputs, targets);
+            double[] r = model.forward(inputs, targets, 0.0);
+            sum += r[0];
+            count += (long) r[1];
+        }
+        return sum / count;
+    }
+
+    public Result run(long untilStep) throws IOException {
+        Result res = new Result();
+        long tokensPerStep = (long) batch * seqLen * accum;
+        long t0 = System.nanoTime(), startStep = step;
+        double lastLoss = Double.NaN;
+        long windowStart = System.nanoTime(), windowStep = step;
+        while (step < untilStep) {
+            double lr = schedule.lr(step);
+            double loss = trainStep();
+            if (!Double.isFinite(loss)) {
+                throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower train.lr or check the data");
+            }
+            double gradNorm = GradClip.clip(be, params.grads(), rc.gradClip());
+            opt.step(params.values(), params.grads(), lr);
+            step++;
+            if (initialLoss == null) initialLoss = loss;
+            lastLoss = loss;
+            ObjectNode m = metrics.record("train");
+            m.put("step", step).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
+                    .put("tokens", step * tokensPerStep);
+            if (step % Math.max(1, rc.logEvery()) == 0 || step == untilStep) {
+                double secs = (System.nanoTime() - windowStart) / 1e9;
+                double tps = (step - windowStep) * tokensPerStep / secs;
+                double eta = (untilStep - step) * tokensPerStep / tps;
+                m.put("tokens_per_s", tps);
+                progress.printf("step %d/%d  loss %.4f  lr %.2e  grad_norm %.3f  %,.0f tok/s  ETA %s%n",
+                        step, untilStep, loss, lr, gradNorm, tps, formatDuration(eta));
+                windowStart = System.nanoTime();
+                windowStep = step;
+            }
+            metrics.write(m);
+            if (rc.evalEvery() > 0 && step % rc.evalEvery() == 0 && step != untilStep) evalAndLog();
+            if (rc.checkpointEvery() > 0 && step % rc.checkpointEvery() == 0) checkpoint();
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        res.steps = step;
+        res.initialLoss = initialLoss == null ? Double.NaN : initialLoss;
+        res.finalLoss = lastLoss;
+        res.tokens = (step - startStep) * tokensPerStep;
+        res.seconds = secs;
+        res.tokensPerSecond = res.tokens / secs;
+        res.valLoss = evalAndLog();
+        if (rc.checkpointEvery() <= 0 || step % rc.checkpointEvery() != 0) checkpoint();
+        return res;
+    }
+
+    private double evalAndLog() throws IOException {
+        double val = evaluate();
+        if (!Double.isNaN(val)) {
+            ObjectNode m = metrics.record("eval");
+            m.put("step", step).put("val_loss", val).put("val_ppl", Math.exp(val));
+            metrics.write(m);
+            progress.printf("eval step %d  val_loss %.4f  ppl %.2f%n", step, val, Math.exp(val));
+        }
+        return val;
+    }
+
+    public Path checkpoint() throws IOException {
+        ObjectNode st = JSON.createObjectNode();
+        st.put("step", step);
+        st.set("train_cursor", JSON.readTree(train.state().toJson()));
+        if (initialLoss != null) st.put("initial_loss", initialLoss);
+        st.put("lr_multiplier", schedule.multiplier(step));
+        st.set("run_config", rc.toJson());
+        Path dir = CheckpointDir.stepDir(runDir, step);
+        ModelCheckpoint.save(dir, mc, params, opt, st);
+        progress.println("checkpoint " + dir);
+        return dir;
+    }
+
+    public static Optional<Path> latestCheckpoint(Path runDir) throws IOException { return CheckpointDir.latest(runDir); }
+
+    static String formatDuration(double seconds) {
+        if (!Double.isFinite(seconds)) return "?";
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60) : String.format("%dm%02ds", s / 60, s % 60);
+    }
+
+    @Override
+    public void close() throws IOException { metrics.close(); }
+}
