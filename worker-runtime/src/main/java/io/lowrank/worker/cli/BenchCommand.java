@@ -42,7 +42,7 @@ final class BenchCommand {
 
     static int train(Args a) throws Exception {
         RunConfig rc = RunConfig.load(a.required("preset"), a.required("layer"));
-        rc = TrainCommand.applyOverrides(rc, a);
+        rc = TrainCommand.applySets(rc, a);  // --steps/--batch here mean the benchmark's, not the schedule's
         int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
         int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());

@@ -124,6 +124,11 @@ final class TrainCommand {
         if (a.get("seq-len") != null) rc = rc.with("train.seq_len", a.get("seq-len"));
         if (a.get("lr") != null) rc = rc.with("train.lr", a.get("lr"));
         if (a.get("threads") != null) rc = rc.with("train.threads", a.get("threads"));
+        return applySets(rc, a);
+    }
+
+    /** The generic --set model.k=v / train.k=v overrides. */
+    static RunConfig applySets(RunConfig rc, Args a) {
         for (String kv : a.all("set")) {
             int eq = kv.indexOf('=');
             if (eq < 0) throw new Args.UsageException("train: --set expects key=value, got '" + kv + "'");

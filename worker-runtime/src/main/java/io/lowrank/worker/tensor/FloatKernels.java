@@ -158,4 +158,127 @@ final class FloatKernels {
             }
         });
     }
+
+    void fill(Tensor t, double value) {
+        FloatBuffer f = t.storage.f;
+        int o = t.offset;
+        float v = (float) value;
+        pool.run(t.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) f.put(o + i, v);
+        });
+    }
+
+    void copy(Tensor src, Tensor dst) {
+        FloatBuffer a = src.storage.f, b = dst.storage.f;
+        int ao = src.offset, bo = dst.offset;
+        pool.run(src.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) b.put(bo + i, a.get(ao + i));
+        });
+    }
+
+    void add(Tensor x, Tensor y, Tensor out) {
+        FloatBuffer a = x.storage.f, b = y.storage.f, c = out.storage.f;
+        int ao = x.offset, bo = y.offset, co = out.offset;
+        pool.run(x.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) c.put(co + i, a.get(ao + i) + b.get(bo + i));
+        });
+    }
+
+    void axpy(double alpha, Tensor src, Tensor dst) {
+        FloatBuffer a = src.storage.f, b = dst.storage.f;
+        int ao = src.offset, bo = dst.offset;
+        float al = (float) alpha;
+        pool.run(src.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) b.put(bo + i, b.get(bo + i) + al * a.get(ao + i));
+        });
+    }
+
+    void scale(Tensor t, double alpha) {
+        FloatBuffer f = t.storage.f;
+        int o = t.offset;
+        float al = (float) alpha;
+        pool.run(t.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) f.put(o + i, f.get(o + i) * al);
+        });
+    }
+
+    double sumOfSquares(Tensor t) {
+        FloatBuffer f = t.storage.f;
+        int o = t.offset;
+        double[] partial = new double[pool.parts()];
+        pool.run(t.size, (part, from, to) -> {
+            double s = 0;
+            for (int i = from; i < to; i++) { float v = f.get(o + i); s += v * v; }
+            partial[part] = s;
+        });
+        double s = 0;
+        for (double p : partial) s += p;   // fixed order: the same sum on every run with the same thread count
+        return s;
+    }
+
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
+        FloatBuffer pf = p.storage.f, gf = g.storage.f, mf = m.storage.f, vf = v.storage.f;
+        int po = p.offset, go = g.offset, mo = m.offset, vo = v.offset;
+        double bc1 = 1.0 - Math.pow(b1, step), bc2 = 1.0 - Math.pow(b2, step);
+        float stepSize = (float) (lr / bc1), invBc2Sqrt = (float) (1.0 / Math.sqrt(bc2)), decay = (float) (1.0 - lr * wd);
+        float fb1 = (float) b1, fb2 = (float) b2, c1 = (float) (1 - b1), c2 = (float) (1 - b2), feps = (float) eps;
+        pool.run(p.size, (part, from, to) -> {
+            for (int i = from; i < to; i++) {
+                float gi = gf.get(go + i);
+                float mi = fb1 * mf.get(mo + i) + c1 * gi;
+                float vi = fb2 * vf.get(vo + i) + c2 * gi * gi;
+                mf.put(mo + i, mi);
+                vf.put(vo + i, vi);
+                pf.put(po + i, pf.get(po + i) * decay - stepSize * mi / ((float) Math.sqrt(vi) * invBc2Sqrt + feps));
+            }
+        });
+    }
+
+    /** Rows split across threads for dx; dWeight in a second pass split by columns, so no two threads add to one element. */
+    void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
+        FloatBuffer xf = x.storage.f, wf = w.storage.f, rf = invRms.storage.f, gf = dOut.storage.f, df = dx.storage.f, dwf = dW.storage.f;
+        int xo = x.offset, wo = w.offset, ro = invRms.offset, go = dOut.offset, dO = dx.offset, dwo = dW.offset, d = w.size;
+        int rows = x.size / d;
+        pool.run(rows, (part, from, to) -> {
+            for (int r = from; r < to; r++) {
+                int o = r * d;
+                float inv = rf.get(ro + r);
+                double dot = 0;
+                for (int j = 0; j < d; j++) dot += gf.get(go + o + j) * wf.get(wo + j) * (xf.get(xo + o + j) * inv);
+                float mean = (float) (dot / d);
+                for (int j = 0; j < d; j++) {
+                    float xhat = xf.get(xo + o + j) * inv;
+                    df.put(dO + o + j, inv * (gf.get(go + o + j) * wf.get(wo + j) - xhat * mean));
+                }
+            }
+        });
+        pool.run(d, (part, from, to) -> {
+            for (int j = from; j < to; j++) {
+                double acc = 0;
+                for (int r = 0; r < rows; r++) acc += gf.get(go + r * d + j) * (xf.get(xo + r * d + j) * rf.get(ro + r));
+                dwf.put(dwo + j, dwf.get(dwo + j) + (float) acc);
+            }
+        });
+    }
+
+    void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
+        FloatBuffer f = x.storage.f, cf = cos.storage.f, sf = sin.storage.f;
+        int xo = x.offset, co = cos.offset, so = sin.offset;
+        int d = x.dim(1), hd = d / heads, half = hd / 2, rows = x.dim(0);
+        float sign = inverse ? -1f : 1f;
+        pool.run(rows, (part, from, to) -> {
+            for (int r = from; r < to; r++) {
+                int t = r % seqLen;
+                for (int h = 0; h < heads; h++) {
+                    int o = xo + r * d + h * hd;
+                    for (int i = 0; i < half; i++) {
+                        float c = cf.get(co + t * half + i), s = sign * sf.get(so + t * half + i);
+                        float x1 = f.get(o + i), x2 = f.get(o + half + i);
+                        f.put(o + i, x1 * c - x2 * s);
+                        f.put(o + half + i, x2 * c + x1 * s);
+                    }
+                }
+            }
+        });
+    }
 }

@@ -97,11 +97,14 @@ public final class Nd4jCpuBackend implements Backend {
 
     // ---- element-wise: delegated to Kernels, which holds the loops ----
 
-    @Override public void fill(Tensor t, double value) { kernels.fill(t, value); }
-    @Override public void copy(Tensor src, Tensor dst) { kernels.copy(src, dst); }
-    @Override public void add(Tensor a, Tensor b, Tensor out) { kernels.add(a, b, out); }
-    @Override public void axpy(double alpha, Tensor src, Tensor dst) { kernels.axpy(alpha, src, dst); }
-    @Override public void scale(Tensor t, double alpha) { kernels.scale(t, alpha); }
+    @Override public void fill(Tensor t, double value) { if (fk != null) fk.fill(t, value); else kernels.fill(t, value); }
+    @Override public void copy(Tensor src, Tensor dst) { Kernels.sameSize(src, dst); if (fk != null) fk.copy(src, dst); else kernels.copy(src, dst); }
+    @Override public void add(Tensor a, Tensor b, Tensor out) {
+        Kernels.sameSize(a, b); Kernels.sameSize(a, out);
+        if (fk != null) fk.add(a, b, out); else kernels.add(a, b, out);
+    }
+    @Override public void axpy(double alpha, Tensor src, Tensor dst) { Kernels.sameSize(src, dst); if (fk != null) fk.axpy(alpha, src, dst); else kernels.axpy(alpha, src, dst); }
+    @Override public void scale(Tensor t, double alpha) { if (fk != null) fk.scale(t, alpha); else kernels.scale(t, alpha); }
     @Override public void silu(Tensor h, Tensor z) { Kernels.sameSize(h, z); if (fk != null) fk.silu(h, z); else kernels.silu(h, z); }
     @Override public void siluBackward(Tensor h, Tensor dz, Tensor dh) {
         Kernels.sameSize(h, dz); Kernels.sameSize(h, dh);
@@ -121,10 +124,14 @@ public final class Nd4jCpuBackend implements Backend {
         if (fk != null) fk.rmsNorm(x, w, eps, out, invRms); else kernels.rmsNorm(x, w, eps, out, invRms);
     }
     @Override public void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
-        kernels.rmsNormBackward(x, w, invRms, dOut, dx, dW);
+        Kernels.sameSize(x, dOut); Kernels.sameSize(x, dx); Kernels.sameSize(w, dW);
+        if (fk != null) fk.rmsNormBackward(x, w, invRms, dOut, dx, dW); else kernels.rmsNormBackward(x, w, invRms, dOut, dx, dW);
     }
     @Override public void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
-        kernels.rope(x, seqLen, heads, cos, sin, inverse);
+        if (x.dim(1) % heads != 0 || (x.dim(1) / heads) % 2 != 0 || cos.size != seqLen * (x.dim(1) / heads / 2) || x.dim(0) % seqLen != 0) {
+            throw new IllegalArgumentException("rope: " + x + " with " + heads + " heads, seq_len " + seqLen + " and table " + cos);
+        }
+        if (fk != null) fk.rope(x, seqLen, heads, cos, sin, inverse); else kernels.rope(x, seqLen, heads, cos, sin, inverse);
     }
     @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
     @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }
@@ -136,9 +143,10 @@ public final class Nd4jCpuBackend implements Backend {
         }
         return fk != null ? fk.crossEntropy(logits, targets, ignoreIndex, gradScale) : kernels.crossEntropy(logits, targets, ignoreIndex, gradScale);
     }
-    @Override public double sumOfSquares(Tensor t) { return kernels.sumOfSquares(t); }
+    @Override public double sumOfSquares(Tensor t) { return fk != null ? fk.sumOfSquares(t) : kernels.sumOfSquares(t); }
     @Override public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
-        kernels.adamw(p, g, m, v, lr, b1, b2, eps, wd, step);
+        Kernels.sameSize(p, g); Kernels.sameSize(p, m); Kernels.sameSize(p, v);
+        if (fk != null) fk.adamw(p, g, m, v, lr, b1, b2, eps, wd, step); else kernels.adamw(p, g, m, v, lr, b1, b2, eps, wd, step);
     }
 
     // ---- attention: per (batch, head) products on strided views, softmax in between ----
