@@ -22,7 +22,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -118,23 +120,30 @@ final class TrainCommand {
         return 0;
     }
 
+    /** The convenience flags and --set model.k=v / train.k=v, applied together and validated once. */
     static RunConfig applyOverrides(RunConfig rc, Args a) {
-        if (a.get("steps") != null) rc = rc.with("train.steps", a.get("steps"));
-        if (a.get("batch") != null) rc = rc.with("train.batch_size", a.get("batch"));
-        if (a.get("seq-len") != null) rc = rc.with("train.seq_len", a.get("seq-len"));
-        if (a.get("lr") != null) rc = rc.with("train.lr", a.get("lr"));
-        if (a.get("threads") != null) rc = rc.with("train.threads", a.get("threads"));
-        return applySets(rc, a);
+        Map<String, String> o = new LinkedHashMap<>();
+        String[][] flags = {{"steps", "train.steps"}, {"batch", "train.batch_size"}, {"seq-len", "train.seq_len"},
+                {"lr", "train.lr"}, {"threads", "train.threads"}};
+        for (String[] f : flags) if (a.get(f[0]) != null) o.put(f[1], a.get(f[0]));
+        o.putAll(sets(a));
+        return o.isEmpty() ? rc : rc.with(o);
     }
 
-    /** The generic --set model.k=v / train.k=v overrides. */
+    /** The generic --set overrides alone. */
     static RunConfig applySets(RunConfig rc, Args a) {
+        Map<String, String> o = sets(a);
+        return o.isEmpty() ? rc : rc.with(o);
+    }
+
+    private static Map<String, String> sets(Args a) {
+        Map<String, String> o = new LinkedHashMap<>();
         for (String kv : a.all("set")) {
             int eq = kv.indexOf('=');
             if (eq < 0) throw new Args.UsageException("train: --set expects key=value, got '" + kv + "'");
-            rc = rc.with(kv.substring(0, eq), kv.substring(eq + 1));
+            o.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
-        return rc;
+        return o;
     }
 
     static int[] readAll(List<Path> files, int vocab) throws IOException {

@@ -90,13 +90,30 @@ public final class RunConfig {
 
     /** A copy with one field replaced: key is "model.x" or "train.x"; value parsed by the key's type. */
     public RunConfig with(String key, String value) {
+        return with(Map.of(key, value));
+    }
+
+    /**
+     * A copy with several fields replaced, validated once at the end (so that, say, steps and
+     * warmup_steps can be lowered together).
+     */
+    public RunConfig with(Map<String, String> overrides) {
+        ObjectNode copy = root.deepCopy();
+        StringBuilder src = new StringBuilder(source);
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            set(copy, e.getKey(), e.getValue());
+            src.append(" + ").append(e.getKey()).append('=').append(e.getValue());
+        }
+        return new RunConfig(copy, src.toString());
+    }
+
+    private static void set(ObjectNode copy, String key, String value) {
         int dot = key.indexOf('.');
         if (dot < 0) throw new ConfigException(key, "override keys look like model.<field> or train.<field>");
         String section = key.substring(0, dot), field = key.substring(dot + 1);
         Map<String, Character> keys = keysOf(section, key);
         Character kind = keys.get(field);
         if (kind == null) throw new ConfigException(key, "unknown key; known " + section + " keys: " + keys.keySet());
-        ObjectNode copy = root.deepCopy();
         ObjectNode sec = copy.has(section) ? (ObjectNode) copy.get(section) : copy.putObject(section);
         try {
             switch (kind) {
@@ -110,7 +127,6 @@ public final class RunConfig {
         } catch (NumberFormatException e) {
             throw new ConfigException(key, "'" + value + "' is not a valid " + kindName(kind));
         }
-        return new RunConfig(copy, source + " + " + key + "=" + value);
     }
 
     private static String kindName(char k) {
