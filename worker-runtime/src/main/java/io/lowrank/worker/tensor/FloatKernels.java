@@ -43,14 +43,14 @@ final class FloatKernels {
                 }
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < vocab; j++) max = Math.max(max, f.get(o + j));
+                float logitT = f.get(o + t);  // read before the exp: exp(logitT - max) may underflow to 0
                 double sum = 0;
                 for (int j = 0; j < vocab; j++) {
                     float e = expf(f.get(o + j) - max);
                     f.put(o + j, e);
                     sum += e;
                 }
-                float target = f.get(o + t);
-                total += Math.log(sum) - Math.log(target);   // -log softmax[t], both terms exact in double
+                total += Math.log(sum) + max - logitT;   // -log softmax[t] = logsumexp - logit[t]
                 float inv = (float) (gradScale / sum);
                 for (int j = 0; j < vocab; j++) f.put(o + j, f.get(o + j) * inv);
                 f.put(o + t, f.get(o + t) - scale);
