@@ -27,7 +27,7 @@ import java.util.SplittableRandom;
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
 final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static int run(String[] argv) throws Exception {
@@ -40,43 +40,54 @@ final class BenchCommand {
         }
     }
 
-    static int train(Args a) throws Exception {
-        RunConfig rc = RunConfig.load(a.required("preset"), a.required("layer"));
-        rc = TrainCommand.applySets(rc, a);  // --steps/--batch here mean the benchmark's, not the schedule's
-        int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
-        int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
-        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        ModelConfig mc = rc.model(32000);
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
-            ParameterStore ps = new ParameterStore(be, ModelLayout.of(mc));
+    /** One model's benchmark state: its own backend so that peak bytes are per model. */
+    static final class Setup implements AutoCloseable {
+        final String layer;
+        final Backend be;
+        final ModelConfig mc;
+        final ParameterStore ps;
+        final LlamaModel model;
+        final AdamW opt;
+        final int[] windows, in, tg;
+        final int batch, seqLen;
+        final double[] ms;
+        long allocationsBefore;
+
+        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps) {
+            this.layer = layer;
+            this.batch = batch;
+            this.seqLen = seqLen;
+            this.be = new Nd4jCpuBackend(DType.F32, threads);
+            this.mc = rc.model(32000);
+            this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
-            LlamaModel model = new LlamaModel(be, mc, ps, batch, seqLen);
-            AdamW opt = new AdamW(be, (int) ps.count(), 0.9, 0.999, 1e-8, 0.01);
+            this.model = new LlamaModel(be, mc, ps, batch, seqLen);
+            this.opt = new AdamW(be, (int) ps.count(), 0.9, 0.999, 1e-8, 0.01);
             SplittableRandom r = new SplittableRandom(7);
-            int[] windows = new int[batch * (seqLen + 1)], in = new int[batch * seqLen], tg = new int[batch * seqLen];
+            windows = new int[batch * (seqLen + 1)];
+            in = new int[batch * seqLen];
+            tg = new int[batch * seqLen];
             for (int i = 0; i < windows.length; i++) windows[i] = r.nextInt(mc.vocabSize);
-            double[] ms = new double[steps];
-            long allocationsAfterWarmup = 0;
-            for (int s = -warmup; s < steps; s++) {
-                if (s == 0) {
-                    be.memory().resetPeak();
-                    allocationsAfterWarmup = be.memory().allocations();
-                }
-                long t0 = System.nanoTime();
-                be.fill(ps.grads(), 0.0);
-                Batches.split(windows, batch, seqLen, in, tg);
-                model.forwardMean(in, tg, 1.0);
-                model.backward();
-                GradClip.clip(be, ps.grads(), 1.0);
-                opt.step(ps.values(), ps.grads(), 1e-4);
-                if (s >= 0) ms[s] = (System.nanoTime() - t0) / 1e6;
-                System.out.printf("step %d: %.0f ms%n", s, (System.nanoTime() - t0) / 1e6);
-            }
+            ms = new double[steps];
+        }
+
+        /** One full training step on the training data path; returns its wall time in ms. */
+        double step() {
+            long t0 = System.nanoTime();
+            be.fill(ps.grads(), 0.0);
+            Batches.split(windows, batch, seqLen, in, tg);
+            model.forwardMean(in, tg, 1.0);
+            model.backward();
+            GradClip.clip(be, ps.grads(), 1.0);
+            opt.step(ps.values(), ps.grads(), 1e-4);
+            return (System.nanoTime() - t0) / 1e6;
+        }
+
+        ObjectNode result() {
             double median = median(ms);
             double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
             ObjectNode out = JSON.createObjectNode();
-            out.put("preset", a.get("preset")).put("layer", mc.layerType.id).put("seq_len", seqLen).put("batch", batch)
-                    .put("threads", threads).put("steps", steps)
+            out.put("layer", mc.layerType.id)
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
                     .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
@@ -84,8 +95,67 @@ final class BenchCommand {
                     .put("peak_bytes", be.memory().peakBytes())
                     .put("activation_bytes", model.activationBytes())
                     .put("parameters", ps.count())
-                    .put("allocations_in_timed_steps", be.memory().allocations() - allocationsAfterWarmup);
+                    .put("allocations_in_timed_steps", be.memory().allocations() - allocationsBefore);
+            out.putPOJO("step_ms", ms);
+            return out;
+        }
+
+        @Override
+        public void close() { be.close(); }
+    }
+
+    /**
+     * --layer full,cola runs the models in the same process, alternating their steps (full, cola,
+     * full, cola, ...) so that both see the same machine load; the ratio is of medians.
+     */
+    static int train(Args a) throws Exception {
+        String[] layers = a.required("layer").split(",");
+        String preset = a.required("preset");
+        int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        Setup[] setups = new Setup[layers.length];
+        try {
+            for (int l = 0; l < layers.length; l++) {
+                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layers[l]), a);  // --steps/--batch here mean the benchmark's
+                int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+                setups[l] = new Setup(rc, layers[l], batch, seqLen, threads, steps);
+            }
+            double sgemm = a.get("sgemm-size") == null ? Double.NaN : sgemmGflops(setups[0].be, a.intValue("sgemm-size", 2048), 5);
+            for (int s = -warmup; s < steps; s++) {
+                for (Setup u : setups) {
+                    if (s == 0) {
+                        u.be.memory().resetPeak();
+                        u.allocationsBefore = u.be.memory().allocations();
+                    }
+                    double t = u.step();
+                    if (s >= 0) u.ms[s] = t;
+                    System.out.printf("%s step %d: %.0f ms%n", u.layer, s, t);
+                }
+            }
+            if (a.get("sgemm-size") != null) sgemm = Math.max(sgemm, sgemmGflops(setups[0].be, a.intValue("sgemm-size", 2048), 5));
+            ObjectNode out;
+            if (setups.length == 1) {
+                out = setups[0].result();
+            } else {
+                out = JSON.createObjectNode();
+                ObjectNode per = out.putObject("results");
+                for (Setup u : setups) per.set(u.layer, u.result());
+                for (int l = 1; l < setups.length; l++) {
+                    out.put("speedup_" + setups[l].layer + "_over_" + setups[0].layer, median(setups[0].ms) / median(setups[l].ms));
+                }
+            }
+            out.put("preset", preset).put("seq_len", setups[0].seqLen).put("batch", setups[0].batch).put("threads", threads)
+                    .put("steps", steps).put("warmup", warmup);
+            if (!Double.isNaN(sgemm)) {
+                out.put("sgemm_peak_gflops", sgemm);
+                for (Setup u : setups) {
+                    ObjectNode r = setups.length == 1 ? out : (ObjectNode) out.get("results").get(u.layer);
+                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / sgemm);
+                }
+            }
             System.out.println(JSON.writeValueAsString(out));
+        } finally {
+            for (Setup u : setups) if (u != null) u.close();
         }
         return 0;
     }
@@ -105,23 +175,27 @@ final class BenchCommand {
         return 3.0 * (2.0 * matmulParams + attention);
     }
 
+    /** Median GFLOP/s of reps n x n x n sgemms through the backend (the machine's practical peak). */
+    static double sgemmGflops(Backend be, int n, int reps) {
+        Tensor x = be.allocate(n, n), y = be.allocate(n, n), z = be.allocate(n, n);
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < x.size; i++) { x.set(i, r.nextDouble() - 0.5); y.set(i, r.nextDouble() - 0.5); }
+        be.matmul(x, false, y, false, z, 0.0);
+        double[] gf = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            be.matmul(x, false, y, false, z, 0.0);
+            gf[i] = 2.0 * n * n * n / (System.nanoTime() - t0);
+        }
+        return median(gf);
+    }
+
     static int sgemm(Args a) {
-        int n = a.intValue("size", 2048), reps = a.intValue("steps", 5);
+        int n = a.intValue("size", 2048), reps = a.intValue("steps", 7);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
         try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
-            Tensor x = be.allocate(n, n), y = be.allocate(n, n), z = be.allocate(n, n);
-            SplittableRandom r = new SplittableRandom(1);
-            for (int i = 0; i < x.size; i++) { x.set(i, r.nextDouble() - 0.5); y.set(i, r.nextDouble() - 0.5); }
-            double[] gf = new double[reps];
-            be.matmul(x, false, y, false, z, 0.0);
-            for (int i = 0; i < reps; i++) {
-                long t0 = System.nanoTime();
-                be.matmul(x, false, y, false, z, 0.0);
-                gf[i] = 2.0 * n * n * n / (System.nanoTime() - t0);
-            }
             ObjectNode out = JSON.createObjectNode();
-            out.put("suite", "sgemm").put("size", n).put("threads", threads)
-                    .put("gflops_median", median(gf)).put("gflops_max", Arrays.stream(gf).max().orElse(0));
+            out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);
         }
         return 0;
