@@ -102,7 +102,7 @@ final class DecoderBlock {
         be.axpy(1.0, dOut, dx);                                     // dh = dOut + d(norm2 path)
         // attention branch: h = x + o(attn); dx currently holds dh
         o.backward(attn, dx, s.dAttn, false);
-        be.attentionBackward(qa, ka, va, probs, s.dAttn, batch, seqLen, c.numHeads, s.dq, s.dk, s.dv, s.dScores);
+        be.attentionBackward(qa, ka, va, probs, s.dAttn, batch, seqLen, c.numHeads, s.dq, s.dk, s.dv);
         be.rope(s.dq, seqLen, c.numHeads, ropeCos, ropeSin, true);
         be.rope(s.dk, seqLen, c.numHeads, ropeCos, ropeSin, true);
         q.backward(n1, s.dq, s.dNorm, false);

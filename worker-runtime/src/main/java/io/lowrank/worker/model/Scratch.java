@@ -13,7 +13,6 @@ final class Scratch {
     final Tensor dNorm;       // [N, d] gradient w.r.t. a norm output
     final Tensor dq, dk, dv, dAttn;   // [N, d]
     final Tensor dGate, dUp, dAct;    // [N, ff]
-    final Tensor dScores;     // [T, T]
     final Tensor dBottleneck; // [N, r] CoLA, or null
 
     Scratch(Backend be, ModelConfig c, int rows, int seqLen) {
@@ -29,7 +28,6 @@ final class Scratch {
         dGate = be.allocate(rows, ff);
         dUp = be.allocate(rows, ff);
         dAct = be.allocate(rows, ff);
-        dScores = be.allocate(seqLen, seqLen);
         dBottleneck = c.layerType == LayerType.FULL ? null : be.allocate(rows, c.rank);
     }
 }

@@ -87,9 +87,9 @@ public interface Backend extends AutoCloseable {
      */
     void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out);
 
-    /** Backward of {@link #attention}; scratch is [seqLen, seqLen]. Writes dq, dk, dv. */
+    /** Backward of {@link #attention}. Writes dq, dk, dv. */
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
-                           Tensor dq, Tensor dk, Tensor dv, Tensor scratch);
+                           Tensor dq, Tensor dk, Tensor dv);
 
     // ---- embedding and loss ----
 

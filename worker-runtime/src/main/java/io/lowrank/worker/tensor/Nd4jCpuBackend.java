@@ -23,8 +23,10 @@ public final class Nd4jCpuBackend implements Backend {
     private final MemoryStats memory = new MemoryStats();
     private final List<INDArray> allocations = new ArrayList<>();
     // Reusable pointers whose address is set per call: no Pointer objects are created per gemm.
-    private final MovableFloatPointer fa = new MovableFloatPointer(), fb = new MovableFloatPointer(), fc = new MovableFloatPointer();
-    private final MovableDoublePointer da = new MovableDoublePointer(), db = new MovableDoublePointer(), dc = new MovableDoublePointer();
+    // One set per kernel thread, since attention issues gemms from every kernel thread at once.
+    private final GemmPointers[] pointers;
+    private final int threads;
+    private Tensor attentionScratch;   // [parts, seqLen, seqLen], grown on demand, once per shape
     private final Kernels kernels;
     private final WorkerPool pool;
     private final FloatKernels fk;   // float32 fast paths; null for float64
@@ -40,7 +42,10 @@ public final class Nd4jCpuBackend implements Backend {
             blas_set_num_threads(threads);
         }
         this.kernels = new Kernels();
-        this.pool = new WorkerPool(Math.max(1, threads));
+        this.threads = Math.max(1, threads);
+        this.pool = new WorkerPool(this.threads);
+        this.pointers = new GemmPointers[pool.parts()];
+        for (int i = 0; i < pointers.length; i++) pointers[i] = new GemmPointers();
         this.fk = dtype == DType.F32 ? new FloatKernels(pool) : null;
     }
 
@@ -72,6 +77,14 @@ public final class Nd4jCpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
                      Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                      double beta, Tensor c, int offC, int ldc) {
+        gemmOn(0, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+
+    /** gemm issued from kernel thread {@code part} (each part has its own pointer set). */
+    private void gemmOn(int part, boolean transA, boolean transB, int m, int n, int k, double alpha,
+                        Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                        double beta, Tensor c, int offC, int ldc) {
+        GemmPointers p = pointers[part];
         checkMatrix("A", a, offA, transA ? k : m, transA ? m : k, lda);
         checkMatrix("B", b, offB, transB ? n : k, transB ? k : n, ldb);
         checkMatrix("C", c, offC, m, n, ldc);
@@ -79,10 +92,10 @@ public final class Nd4jCpuBackend implements Backend {
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         if (dtype == DType.F32) {
             cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float) alpha,
-                    fa.at(a, offA, 4), lda, fb.at(b, offB, 4), ldb, (float) beta, fc.at(c, offC, 4), ldc);
+                    p.fa.at(a, offA, 4), lda, p.fb.at(b, offB, 4), ldb, (float) beta, p.fc.at(c, offC, 4), ldc);
         } else {
             cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
-                    da.at(a, offA, 8), lda, db.at(b, offB, 8), ldb, beta, dc.at(c, offC, 8), ldc);
+                    p.da.at(a, offA, 8), lda, p.db.at(b, offB, 8), ldb, beta, p.dc.at(c, offC, 8), ldc);
         }
     }
 
@@ -150,40 +163,77 @@ public final class Nd4jCpuBackend implements Backend {
     }
 
     // ---- attention: per (batch, head) products on strided views, softmax in between ----
+    // The (batch, head) pairs are spread over the kernel threads, each running single-threaded
+    // BLAS: a 256x256x64 product is too small to split well, and the softmax between the two
+    // products then runs in parallel too.
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out) {
         int d = q.dim(1), hd = d / heads, tt = seqLen * seqLen;
+        checkAttention(q, k, v, out, probs, batch, seqLen, heads);
         double scale = 1.0 / Math.sqrt(hd);
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int x0 = b * seqLen * d + h * hd;
-                int p0 = (b * heads + h) * tt;
-                gemm(false, true, seqLen, seqLen, hd, scale, q, x0, d, k, x0, d, 0.0, probs, p0, seqLen);
+        perHead(batch * heads, (part, from, to) -> {
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads, h = bh % heads;
+                int x0 = b * seqLen * d + h * hd, p0 = bh * tt;
+                gemmOn(part, false, true, seqLen, seqLen, hd, scale, q, x0, d, k, x0, d, 0.0, probs, p0, seqLen);
                 if (fk != null) fk.causalSoftmaxRows(probs, p0, seqLen); else kernels.causalSoftmaxRows(probs, p0, seqLen);
-                gemm(false, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, v, x0, d, 0.0, out, x0, d);
+                gemmOn(part, false, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, v, x0, d, 0.0, out, x0, d);
             }
-        }
+        });
     }
 
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
-                                  Tensor dq, Tensor dk, Tensor dv, Tensor scratch) {
+                                  Tensor dq, Tensor dk, Tensor dv) {
         int d = q.dim(1), hd = d / heads, tt = seqLen * seqLen;
+        checkAttention(q, k, v, dOut, probs, batch, seqLen, heads);
         double scale = 1.0 / Math.sqrt(hd);
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int x0 = b * seqLen * d + h * hd;
-                int p0 = (b * heads + h) * tt;
+        Tensor scratch = attentionScratch(seqLen);
+        perHead(batch * heads, (part, from, to) -> {
+            int s0 = part * tt;
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads, h = bh % heads;
+                int x0 = b * seqLen * d + h * hd, p0 = bh * tt;
                 // dP = dO V^T ; dV = P^T dO
-                gemm(false, true, seqLen, seqLen, hd, 1.0, dOut, x0, d, v, x0, d, 0.0, scratch, 0, seqLen);
-                gemm(true, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, dOut, x0, d, 0.0, dv, x0, d);
+                gemmOn(part, false, true, seqLen, seqLen, hd, 1.0, dOut, x0, d, v, x0, d, 0.0, scratch, s0, seqLen);
+                gemmOn(part, true, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, dOut, x0, d, 0.0, dv, x0, d);
                 // dS = P * (dP - rowsum(dP * P)), written over dP
-                if (fk != null) fk.softmaxBackwardRows(probs, p0, scratch, seqLen); else kernels.softmaxBackwardRows(probs, p0, scratch, seqLen);
+                Tensor ds = scratch.view(s0, seqLen, seqLen);
+                if (fk != null) fk.softmaxBackwardRows(probs, p0, ds, seqLen); else kernels.softmaxBackwardRows(probs, p0, ds, seqLen);
                 // dQ = scale dS K ; dK = scale dS^T Q
-                gemm(false, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, k, x0, d, 0.0, dq, x0, d);
-                gemm(true, false, seqLen, hd, seqLen, scale, scratch, 0, seqLen, q, x0, d, 0.0, dk, x0, d);
+                gemmOn(part, false, false, seqLen, hd, seqLen, scale, scratch, s0, seqLen, k, x0, d, 0.0, dq, x0, d);
+                gemmOn(part, true, false, seqLen, hd, seqLen, scale, scratch, s0, seqLen, q, x0, d, 0.0, dk, x0, d);
             }
+        });
+    }
+
+    private void checkAttention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs, int batch, int seqLen, int heads) {
+        int d = q.dim(1);
+        if (d % heads != 0 || q.dim(0) != batch * seqLen) {
+            throw new IllegalArgumentException("attention: " + q + " is not [batch " + batch + " x seq " + seqLen + ", heads " + heads + " x head_dim]");
+        }
+        Kernels.sameSize(q, k); Kernels.sameSize(q, v); Kernels.sameSize(q, out);
+        if (probs.size != batch * heads * seqLen * seqLen) throw new IllegalArgumentException("attention: probs " + probs + " is not [" + batch + ", " + heads + ", " + seqLen + ", " + seqLen + "]");
+    }
+
+    private Tensor attentionScratch(int seqLen) {
+        int need = pool.parts() * seqLen * seqLen;
+        if (attentionScratch == null || attentionScratch.size < need) attentionScratch = allocate(need);
+        return attentionScratch;
+    }
+
+    /** Runs per-head work on all kernel threads with single-threaded BLAS, then restores BLAS threads. */
+    private void perHead(int n, WorkerPool.RangeTask task) {
+        if (pool.parts() == 1) {
+            task.run(0, 0, n);
+            return;
+        }
+        blas_set_num_threads(1);
+        try {
+            pool.run(n, task);
+        } finally {
+            blas_set_num_threads(threads);
         }
     }
 
@@ -195,6 +245,11 @@ public final class Nd4jCpuBackend implements Backend {
             a.close();
         }
         allocations.clear();
+    }
+
+    private static final class GemmPointers {
+        final MovableFloatPointer fa = new MovableFloatPointer(), fb = new MovableFloatPointer(), fc = new MovableFloatPointer();
+        final MovableDoublePointer da = new MovableDoublePointer(), db = new MovableDoublePointer(), dc = new MovableDoublePointer();
     }
 
     /** A FloatPointer whose address is re-pointed for each call instead of allocating a new one. */

@@ -196,8 +196,7 @@ class OpGradientCheckTest {
                 }
             }
             Tensor dq = random(be, r, 1.0, rows, d), dk = random(be, r, 1.0, rows, d), dv = random(be, r, 1.0, rows, d);
-            Tensor scratch = random(be, r, 1.0, seq, seq);
-            be.attentionBackward(q, k, v, probs, R, batch, seq, heads, dq, dk, dv, scratch);
+            be.attentionBackward(q, k, v, probs, R, batch, seq, heads, dq, dk, dv);
             check("attention dq", dq.toDoubleArray(), fd(q, loss), FD_BOUND);
             check("attention dk", dk.toDoubleArray(), fd(k, loss), FD_BOUND);
             check("attention dv", dv.toDoubleArray(), fd(v, loss), FD_BOUND);
@@ -394,8 +393,8 @@ class OpGradientCheckTest {
             agree("attention out", a32, a64);
             Tensor[] dq = {f32.allocate(arows, dm), f64.allocate(arows, dm)}, dk = {f32.allocate(arows, dm), f64.allocate(arows, dm)};
             Tensor[] dv = {f32.allocate(arows, dm), f64.allocate(arows, dm)};
-            f32.attentionBackward(q[0], k[0], v[0], p32, dA[0], batch, seq, heads, dq[0], dk[0], dv[0], f32.allocate(seq, seq));
-            f64.attentionBackward(q[1], k[1], v[1], p64, dA[1], batch, seq, heads, dq[1], dk[1], dv[1], f64.allocate(seq, seq));
+            f32.attentionBackward(q[0], k[0], v[0], p32, dA[0], batch, seq, heads, dq[0], dk[0], dv[0]);
+            f64.attentionBackward(q[1], k[1], v[1], p64, dA[1], batch, seq, heads, dq[1], dk[1], dv[1]);
             agree("attentionBackward dq", dq[0], dq[1]);
             agree("attentionBackward dk", dk[0], dk[1]);
             agree("attentionBackward dv", dv[0], dv[1]);
