@@ -5,7 +5,8 @@ import io.lowrank.worker.tensor.Tensor;
 
 /**
  * CoLA bottleneck (methods.md section 3): h = x A, z = SiLU(h), y = z B with A [in, r], B [r, out].
- * Saves h and z [rows, r]. Backward: dB = z^T dy; dz = dy B^T; dh = dz * SiLU'(h); dA = x^T dh;
+ * Saves h [rows, r]; z is saved too unless the plan recomputes it (CoLA-M keeps only the rank-r
+ * h per projection and recomputes z = SiLU(h), and the output when needed). Backward: dB = z^T dy; dz = dy B^T; dh = dz * SiLU'(h); dA = x^T dh;
  * dx = dh A^T.
  */
 public final class ColaProjection implements Projection {
@@ -14,13 +15,14 @@ public final class ColaProjection implements Projection {
     private final Tensor h, z;     // saved for backward
     private final Tensor dz;       // scratch shared by all CoLA projections of a model
 
-    public ColaProjection(Backend be, ParameterStore.Param a, ParameterStore.Param b, int rows, Tensor sharedScratch) {
+    ColaProjection(Backend be, ParameterStore.Param a, ParameterStore.Param b, int rows, String kind, ActivationPlan plan,
+                   Tensor sharedScratch) {
         this.be = be;
         this.a = a;
         this.b = b;
         int r = a.value.dim(1);
-        this.h = be.allocate(rows, r);
-        this.z = be.allocate(rows, r);
+        this.h = plan.saved(rows, r);
+        this.z = plan.work(kind + ".z", rows, r);
         this.dz = sharedScratch;
     }
 
@@ -41,5 +43,8 @@ public final class ColaProjection implements Projection {
     }
 
     @Override
-    public long savedBytes() { return (long) (h.size + z.size) * h.dtype.bytes; }
+    public void recompute(Tensor x, Tensor y) {
+        be.silu(h, z);                                  // z = SiLU(h) from the saved h: no x A product
+        if (y != null) be.matmul(z, false, b.value, false, y, 0.0);
+    }
 }

@@ -7,35 +7,39 @@ import io.lowrank.worker.tensor.Tensor;
  * One pre-norm LLaMA block (methods.md section 1):
  * <pre>
  *   h   = x + o( Attn( rope(q(n1)), rope(k(n1)), v(n1) ) ),   n1 = RMSNorm(x)
- *   out = h + down( act(gate(n2)) * up(n2) ),                 n2 = RMSNorm(h)
+ *   out = h + MLP(n2),                                         n2 = RMSNorm(h)
  * </pre>
- * Every tensor the backward pass reads is a field allocated here, once.
+ * Every tensor the backward pass reads is a field allocated once. Which of them are saved per layer
+ * and which are recomputed in backward is the {@link ActivationPlan}'s choice: under CoLA-M's
+ * schedule only the residual stream (x, h) and the projections' rank-r activations are saved.
  */
 final class DecoderBlock {
     private final Backend be;
     private final ModelConfig c;
     private final int batch, seqLen;
     private final Scratch s;
+    private final ActivationPlan plan;
     private final ParameterStore.Param norm1, norm2;
-    private final Projection q, k, v, o, gate, up, down;
-    private final boolean siluOnGate;
+    private final Projection q, k, v, o;
+    private final Mlp mlp;
     private final Tensor ropeCos, ropeSin;
 
-    // saved for backward
-    private final Tensor x;            // block input (a view of the model's residual buffer)
-    private final Tensor n1, inv1, qa, ka, va, probs, attn, h, n2, inv2, g, u, act;
+    private final Tensor x;            // block input: a view of the model's residual stream (saved)
+    private final Tensor h;            // x + attention branch (saved)
+    private final Tensor n1, inv1, qa, ka, va, probs, attn, n2, inv2;   // recomputable
 
     DecoderBlock(Backend be, ModelConfig c, ParameterStore params, int layer, int batch, int seqLen,
-                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s) {
+                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s, ActivationPlan plan) {
         this.be = be;
         this.c = c;
         this.batch = batch;
         this.seqLen = seqLen;
         this.s = s;
+        this.plan = plan;
         this.x = input;
         this.ropeCos = ropeCos;
         this.ropeSin = ropeSin;
-        int rows = batch * seqLen, d = c.hiddenSize, ff = c.intermediateSize;
+        int rows = batch * seqLen, d = c.hiddenSize;
         String p = ModelLayout.layerPrefix(layer);
         norm1 = params.get(p + "input_layernorm.weight");
         norm2 = params.get(p + "post_attention_layernorm.weight");
@@ -43,32 +47,32 @@ final class DecoderBlock {
         k = projection(params, layer, "k_proj", rows);
         v = projection(params, layer, "v_proj", rows);
         o = projection(params, layer, "o_proj", rows);
-        gate = projection(params, layer, "gate_proj", rows);
-        up = projection(params, layer, "up_proj", rows);
-        down = projection(params, layer, "down_proj", rows);
         // CoLA's only_lr_act drops the SiLU on the gate; full-rank LLaMA always has it.
-        siluOnGate = c.layerType == LayerType.FULL || !c.onlyLrAct;
-        n1 = be.allocate(rows, d);
-        inv1 = be.allocate(rows);
-        qa = be.allocate(rows, d);
-        ka = be.allocate(rows, d);
-        va = be.allocate(rows, d);
-        probs = be.allocate(batch, c.numHeads, seqLen, seqLen);
-        attn = be.allocate(rows, d);
-        h = be.allocate(rows, d);
-        n2 = be.allocate(rows, d);
-        inv2 = be.allocate(rows);
-        g = be.allocate(rows, ff);
-        u = be.allocate(rows, ff);
-        act = be.allocate(rows, ff);
+        boolean siluOnGate = c.layerType == LayerType.FULL || !c.onlyLrAct;
+        mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows), projection(params, layer, "up_proj", rows),
+                projection(params, layer, "down_proj", rows), siluOnGate, rows, c.intermediateSize, plan, s);
+        h = plan.saved(rows, d);
+        n1 = plan.work("n1", rows, d);
+        inv1 = plan.work("inv1", rows);
+        qa = plan.work("q", rows, d);
+        ka = plan.work("k", rows, d);
+        va = plan.work("v", rows, d);
+        probs = plan.work("probs", batch, c.numHeads, seqLen, seqLen);
+        attn = plan.work("attn", rows, d);
+        n2 = plan.work("n2", rows, d);
+        inv2 = plan.work("inv2", rows);
     }
 
     private Projection projection(ParameterStore params, int layer, String proj, int rows) {
         String name = ModelLayout.projectionName(layer, proj);
         switch (c.layerType) {
-            case FULL: return new DenseProjection(be, params.get(name + ".weight"));
-            case COLA: return new ColaProjection(be, params.get(name + ".cola_a"), params.get(name + ".cola_b"), rows, s.dBottleneck);
-            default: throw new IllegalStateException("no projection for " + c.layerType);
+            case FULL:
+                return new DenseProjection(be, params.get(name + ".weight"));
+            case COLA:
+            case COLA_M:
+                return new ColaProjection(be, params.get(name + ".cola_a"), params.get(name + ".cola_b"), rows, proj, plan, s.dBottleneck);
+            default:
+                throw new IllegalStateException("no projection for " + c.layerType);
         }
     }
 
@@ -84,20 +88,32 @@ final class DecoderBlock {
         o.forward(attn, h);
         be.add(x, h, h);                                            // h = x + o(attn)
         be.rmsNorm(h, norm2.value, c.rmsNormEps, n2, inv2);
-        gate.forward(n2, g);
-        up.forward(n2, u);
-        be.gatedProduct(g, u, act, siluOnGate);                     // act = SiLU(g) * u
-        down.forward(act, out);
-        be.add(h, out, out);                                        // out = h + down(act)
+        mlp.forward(n2, out);
+        be.add(h, out, out);                                        // out = h + MLP(n2)
+    }
+
+    /**
+     * Refills the recomputed tensors of this layer from the saved x, h and rank-r activations
+     * (CoLA-M, methods.md section 4): norms, full q/k/v, rope, attention, the MLP's gate/up/product.
+     */
+    private void recompute() {
+        be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
+        q.recompute(n1, qa);
+        k.recompute(n1, ka);
+        v.recompute(n1, va);
+        be.rope(qa, seqLen, c.numHeads, ropeCos, ropeSin, false);
+        be.rope(ka, seqLen, c.numHeads, ropeCos, ropeSin, false);
+        be.attention(qa, ka, va, batch, seqLen, c.numHeads, probs, attn);
+        o.recompute(attn, null);                                    // h is saved: o's output is not needed
+        be.rmsNorm(h, norm2.value, c.rmsNormEps, n2, inv2);
+        mlp.recompute(n2);
     }
 
     /** dOut: gradient w.r.t. this block's output; writes the gradient w.r.t. its input into dx. */
     void backward(Tensor dOut, Tensor dx) {
-        // MLP branch: out = h + down(act)
-        down.backward(act, dOut, s.dAct, false);
-        be.gatedProductBackward(g, u, s.dAct, s.dGate, s.dUp, siluOnGate);
-        gate.backward(n2, s.dGate, s.dNorm, false);
-        up.backward(n2, s.dUp, s.dNorm, true);
+        if (plan.recomputes()) recompute();
+        // MLP branch: out = h + MLP(n2)
+        mlp.backward(n2, dOut, s.dNorm);
         be.rmsNormBackward(h, norm2.value, inv2, s.dNorm, dx, norm2.grad);
         be.axpy(1.0, dOut, dx);                                     // dh = dOut + d(norm2 path)
         // attention branch: h = x + o(attn); dx currently holds dh
@@ -110,13 +126,5 @@ final class DecoderBlock {
         v.backward(n1, s.dv, s.dNorm, true);
         be.rmsNormBackward(x, norm1.value, inv1, s.dNorm, s.dInputNorm, norm1.grad);
         be.axpy(1.0, s.dInputNorm, dx);                             // dx = dh + d(norm1 path)
-    }
-
-    long savedBytes() {
-        long t = (long) (n1.size + inv1.size + qa.size + ka.size + va.size + probs.size + attn.size + h.size
-                + n2.size + inv2.size + g.size + u.size + act.size);
-        long b = t * x.dtype.bytes;
-        for (Projection p : new Projection[]{q, k, v, o, gate, up, down}) b += p.savedBytes();
-        return b;
     }
 }

@@ -3,16 +3,26 @@ package io.lowrank.worker.model;
 /** Projection family of the 7 linears of every block (embedding, head and norms are always full-rank). */
 public enum LayerType {
     /** y = x W^T, W [out, in]. */
-    FULL("full"),
+    FULL("full", false),
     /** y = SiLU(x A) B, A [in, r], B [r, out] (CoLA, methods.md section 3). */
-    COLA("cola");
+    COLA("cola", false),
+    /** CoLA's model and parameters with the CoLA-M recompute schedule (methods.md section 4). */
+    COLA_M("cola-m", true);
 
     public final String id;
+    /** Whether the backward pass recomputes what the forward pass did not save. */
+    public final boolean recomputes;
 
-    LayerType(String id) { this.id = id; }
+    LayerType(String id, boolean recomputes) {
+        this.id = id;
+        this.recomputes = recomputes;
+    }
+
+    /** Families that share CoLA's parameters (names cola_a / cola_b). */
+    public boolean colaParameters() { return this == COLA || this == COLA_M; }
 
     public static LayerType parse(String s) {
         for (LayerType t : values()) if (t.id.equalsIgnoreCase(s)) return t;
-        throw new IllegalArgumentException("unknown layer type '" + s + "': expected one of full, cola");
+        throw new IllegalArgumentException("unknown layer type '" + s + "': expected one of full, cola, cola-m");
     }
 }

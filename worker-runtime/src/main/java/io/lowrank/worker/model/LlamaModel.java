@@ -24,6 +24,7 @@ public final class LlamaModel {
     private final ParameterStore.Param embed, finalNorm, head;
     private final Scratch s;
     private final int[] inputs, targets;  // copies of the last forward's ids, read by backward
+    private final ActivationPlan plan;
     private double lastGradScale;
 
     public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
@@ -42,9 +43,10 @@ public final class LlamaModel {
         RopeTable rope = new RopeTable(be, seqLen, c.headDim(), c.ropeTheta);
         this.stream = new Tensor[c.numLayers + 1];
         for (int l = 0; l <= c.numLayers; l++) stream[l] = be.allocate(rows, d);
+        this.plan = new ActivationPlan(be, c.layerType.recomputes);
         this.blocks = new DecoderBlock[c.numLayers];
         for (int l = 0; l < c.numLayers; l++) {
-            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s);
+            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan);
         }
         this.finalNormOut = be.allocate(rows, d);
         this.finalInvRms = be.allocate(rows);
@@ -107,12 +109,15 @@ public final class LlamaModel {
         be.embeddingBackward(embed.grad, inputs, dOut);
     }
 
-    /** Bytes of activations held between forward and backward (the memory a recompute policy may reduce). */
+    /**
+     * Bytes of activations held for the backward pass: the residual stream, every tensor a layer
+     * saves, the recompute buffers shared by all layers, and the head's norm output and logits.
+     * Counted from the allocator's sizes of the tensors the model allocated for those roles.
+     */
     public long activationBytes() {
-        long b = 0;
-        for (DecoderBlock blk : blocks) b += blk.savedBytes();
         long bytes = stream[0].dtype.bytes;
-        b += (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes;
+        long b = (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes;
+        b += plan.savedBytes() + plan.sharedBytes();
         b += (long) (finalNormOut.size + finalInvRms.size + logits.size) * bytes;
         return b;
     }

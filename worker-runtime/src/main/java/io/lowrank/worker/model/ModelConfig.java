@@ -97,7 +97,9 @@ public final class ModelConfig {
     public ObjectNode toConfigJson() {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("architectures").add(layerType == LayerType.FULL ? "LlamaForCausalLM" : "ColaForCausalLM");
-        n.put("model_type", layerType == LayerType.FULL ? "llama" : layerType.id);
+        // CoLA-M is CoLA's model with another training schedule: same model_type, our family in an extra key
+        n.put("model_type", layerType == LayerType.FULL ? "llama" : layerType.colaParameters() ? "cola" : layerType.id);
+        n.put("lowrank_layer_type", layerType.id);
         n.put("vocab_size", vocabSize);
         n.put("hidden_size", hiddenSize);
         n.put("intermediate_size", intermediateSize);
@@ -140,6 +142,13 @@ public final class ModelConfig {
             case "llama": type = LayerType.FULL; break;
             case "cola": type = LayerType.COLA; break;
             default: throw new ConfigException("model_type", "'" + modelType + "' in " + source + " is not supported (llama, cola)");
+        }
+        if (n.has("lowrank_layer_type")) {
+            LayerType declared = LayerType.parse(n.get("lowrank_layer_type").asText());
+            if (declared.colaParameters() != type.colaParameters() || (type == LayerType.FULL) != (declared == LayerType.FULL)) {
+                throw new ConfigException("lowrank_layer_type", declared.id + " contradicts model_type '" + modelType + "' in " + source);
+            }
+            type = declared;
         }
         if (n.has("hidden_act") && !"silu".equals(n.get("hidden_act").asText())) {
             throw new ConfigException("hidden_act", "only silu is supported, got " + n.get("hidden_act") + " in " + source);

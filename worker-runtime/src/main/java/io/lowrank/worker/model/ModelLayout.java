@@ -57,6 +57,7 @@ public final class ModelLayout {
                 m.put(name + ".weight", new int[]{io[1], io[0]});
                 break;
             case COLA:
+            case COLA_M:
                 m.put(name + ".cola_a", new int[]{io[0], c.rank});
                 m.put(name + ".cola_b", new int[]{c.rank, io[1]});
                 break;

@@ -11,11 +11,15 @@ public interface Projection {
     void forward(Tensor x, Tensor y);
 
     /**
+     * Under a recompute policy: refills what this projection dropped after forward, from what it
+     * saved, and (if y is not null) writes its output again. Called before {@link #backward}.
+     */
+    void recompute(Tensor x, Tensor y);
+
+    /**
      * Given the x of the last forward and dy, accumulates the parameter gradients and writes (or,
      * with accumulateDx, adds) dL/dx into dx.
      */
     void backward(Tensor x, Tensor dy, Tensor dx, boolean accumulateDx);
 
-    /** Bytes this projection holds between forward and backward (beyond its input and output). */
-    long savedBytes();
 }

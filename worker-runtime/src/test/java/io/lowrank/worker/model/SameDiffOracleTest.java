@@ -82,7 +82,7 @@ class SameDiffOracleTest {
             fillRandom(store.grads(), r, 1.0);                 // parameter gradients accumulate onto this
             double[] grads0 = store.grads().toDoubleArray();
             ParameterStore.Param a = store.get("p.cola_a"), b = store.get("p.cola_b");
-            ColaProjection proj = new ColaProjection(be, a, b, rows, be.allocate(rows, rank));
+            ColaProjection proj = new ColaProjection(be, a, b, rows, "p", new ActivationPlan(be, false), be.allocate(rows, rank));
 
             Tensor x = be.allocate(rows, in), y = be.allocate(rows, out), dy = be.allocate(rows, out);
             fillRandom(x, r, 1.0);

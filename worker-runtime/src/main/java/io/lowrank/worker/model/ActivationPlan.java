@@ -1,0 +1,58 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Where a layer's activations live, which is what a recompute policy changes. A tensor the backward
+ * pass reads is either <em>saved</em> (one per layer, held from forward to backward) or
+ * <em>recomputed</em>: then all layers share one buffer, which the forward pass overwrites layer by
+ * layer and the backward pass refills for the layer it is working on. Without recompute every
+ * tensor is saved. The plan counts bytes of both kinds, from the allocator's sizes.
+ */
+final class ActivationPlan {
+    private final Backend be;
+    private final boolean recompute;
+    private final Map<String, Tensor> shared = new HashMap<>();
+    private long savedBytes, sharedBytes;
+
+    ActivationPlan(Backend be, boolean recompute) {
+        this.be = be;
+        this.recompute = recompute;
+    }
+
+    boolean recomputes() { return recompute; }
+
+    /** A tensor kept per layer from forward to backward. */
+    Tensor saved(int... shape) {
+        Tensor t = be.allocate(shape);
+        savedBytes += (long) t.size * t.dtype.bytes;
+        return t;
+    }
+
+    /** A tensor the policy may recompute: shared across layers under recompute, else saved. */
+    Tensor work(String name, int... shape) {
+        if (!recompute) return saved(shape);
+        Tensor t = shared.get(name);
+        if (t == null) {
+            t = be.allocate(shape);
+            sharedBytes += (long) t.size * t.dtype.bytes;
+            shared.put(name, t);
+        } else if (t.size != sizeOf(shape)) {
+            throw new IllegalStateException("shared activation '" + name + "' requested with two shapes");
+        }
+        return t;
+    }
+
+    private static long sizeOf(int[] shape) {
+        long n = 1;
+        for (int s : shape) n *= s;
+        return n;
+    }
+
+    long savedBytes() { return savedBytes; }
+    long sharedBytes() { return sharedBytes; }
+}

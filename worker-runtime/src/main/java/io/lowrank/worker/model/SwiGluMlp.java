@@ -1,0 +1,53 @@
+package io.lowrank.worker.model;
+
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.Tensor;
+
+/**
+ * LLaMA's MLP: out = down( act(gate(n)) * up(n) ), act = SiLU, or identity for CoLA's only_lr_act
+ * (the bottleneck SiLUs are then the only non-linearity).
+ */
+final class SwiGluMlp implements Mlp {
+    private final Backend be;
+    private final Projection gate, up, down;
+    private final boolean siluOnGate;
+    private final Tensor g, u, act;       // [rows, ff]: recomputable
+    private final Scratch s;
+
+    SwiGluMlp(Backend be, Projection gate, Projection up, Projection down, boolean siluOnGate,
+              int rows, int ff, ActivationPlan plan, Scratch s) {
+        this.be = be;
+        this.gate = gate;
+        this.up = up;
+        this.down = down;
+        this.siluOnGate = siluOnGate;
+        this.g = plan.work("mlp.gate", rows, ff);
+        this.u = plan.work("mlp.up", rows, ff);
+        this.act = plan.work("mlp.act", rows, ff);
+        this.s = s;
+    }
+
+    @Override
+    public void forward(Tensor n, Tensor out) {
+        gate.forward(n, g);
+        up.forward(n, u);
+        be.gatedProduct(g, u, act, siluOnGate);      // act = SiLU(g) * u
+        down.forward(act, out);
+    }
+
+    @Override
+    public void recompute(Tensor n) {
+        gate.recompute(n, g);
+        up.recompute(n, u);
+        be.gatedProduct(g, u, act, siluOnGate);
+        down.recompute(act, null);                    // down's output is not read by backward
+    }
+
+    @Override
+    public void backward(Tensor n, Tensor dOut, Tensor dn) {
+        down.backward(act, dOut, s.dAct, false);
+        be.gatedProductBackward(g, u, s.dAct, s.dGate, s.dUp, siluOnGate);
+        gate.backward(n, s.dGate, dn, false);
+        up.backward(n, s.dUp, dn, true);
+    }
+}
