@@ -23,13 +23,15 @@ final class DecoderBlock {
     private final Projection q, k, v, o;
     private final Mlp mlp;
     private final Tensor ropeCos, ropeSin;
+    private final CrossLayerState chain;   // CR-Net: previous layer's projection outputs and carried gradients
+    private final int layer;
 
     private final Tensor x;            // block input: a view of the model's residual stream (saved)
     private final Tensor h;            // x + attention branch (saved)
     private final Tensor n1, inv1, qa, ka, va, probs, attn, n2, inv2;   // recomputable
 
     DecoderBlock(Backend be, ModelConfig c, ParameterStore params, int layer, int batch, int seqLen,
-                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s, ActivationPlan plan) {
+                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s, ActivationPlan plan, CrossLayerState chain) {
         this.be = be;
         this.c = c;
         this.batch = batch;
@@ -39,6 +41,8 @@ final class DecoderBlock {
         this.x = input;
         this.ropeCos = ropeCos;
         this.ropeSin = ropeSin;
+        this.chain = chain;
+        this.layer = layer;
         int rows = batch * seqLen, d = c.hiddenSize;
         String p = ModelLayout.layerPrefix(layer);
         norm1 = params.get(p + "input_layernorm.weight");
@@ -47,10 +51,15 @@ final class DecoderBlock {
         k = projection(params, layer, "k_proj", rows);
         v = projection(params, layer, "v_proj", rows);
         o = projection(params, layer, "o_proj", rows);
-        // CoLA's only_lr_act drops the SiLU on the gate; full-rank LLaMA always has it.
-        boolean siluOnGate = c.layerType == LayerType.FULL || !c.onlyLrAct;
-        mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows), projection(params, layer, "up_proj", rows),
-                projection(params, layer, "down_proj", rows), siluOnGate, rows, c.intermediateSize, plan, s);
+        if (c.layerType == LayerType.ELAS) {
+            mlp = new ElasMlp(be, projection(params, layer, "up_proj", rows), projection(params, layer, "down_proj", rows),
+                    rows, c.intermediateSize, plan, s);
+        } else {
+            // CoLA's only_lr_act drops the SiLU on the gate; full-rank LLaMA and CR-Net always have it.
+            boolean siluOnGate = !c.layerType.colaParameters() || !c.onlyLrAct;
+            mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows), projection(params, layer, "up_proj", rows),
+                    projection(params, layer, "down_proj", rows), siluOnGate, rows, c.intermediateSize, plan, s);
+        }
         h = plan.saved(rows, d);
         n1 = plan.work("n1", rows, d);
         inv1 = plan.work("inv1", rows);
@@ -71,6 +80,12 @@ final class DecoderBlock {
             case COLA:
             case COLA_M:
                 return new ColaProjection(be, params.get(name + ".cola_a"), params.get(name + ".cola_b"), rows, proj, plan, s.dBottleneck);
+            case CRNET:
+                return chain.next(proj, layer == 0 ? params.get(name + ".weight") : null,
+                        layer == 0 ? null : params.get(name + ".cr_a"), layer == 0 ? null : params.get(name + ".cr_b"),
+                        layer == 0 ? null : params.get(name + ".cr_beta"), rows);
+            case ELAS:
+                return new ElasProjection(be, params.get(name + ".w_in"), params.get(name + ".w_out"), rows, proj, plan, s.dBottleneck);
             default:
                 throw new IllegalStateException("no projection for " + c.layerType);
         }

@@ -6,8 +6,9 @@ import java.util.SplittableRandom;
 
 /**
  * Reference initialisation (methods.md): embedding, head and full-rank linears N(0, 0.02^2); norm
- * weights 1; CoLA factors N(0, s^2) with s = r^(-1/4) (d_in + d_out)^(-1/4). Deterministic for a
- * seed: parameters are filled in layout order from one generator.
+ * weights 1; CoLA factors N(0, s^2) with s = r^(-1/4) (d_in + d_out)^(-1/4). CR-Net (unpublished,
+ * our choice): factors as CoLA's, beta = 1. ELAS: Xavier-normal per factor, std sqrt(2 / (fan_in +
+ * fan_out)). Deterministic for a seed: parameters are filled in layout order from one generator.
  */
 public final class Initializer {
     private Initializer() {}
@@ -18,8 +19,13 @@ public final class Initializer {
             String n = p.name;
             if (n.endsWith("layernorm.weight") || n.equals("model.norm.weight")) {
                 fill(p.value, 1.0);
-            } else if (n.endsWith(".cola_a") || n.endsWith(".cola_b")) {
-                String base = n.substring(0, n.length() - ".cola_a".length());
+            } else if (n.endsWith(".cr_beta")) {
+                fill(p.value, 1.0);
+            } else if (n.endsWith(".w_in") || n.endsWith(".w_out")) {
+                // w_in [in, r] maps in -> r; w_out [out, r] maps r -> out: fans are the two dims either way
+                normal(p.value, g, Math.sqrt(2.0 / (p.value.dim(0) + p.value.dim(1))));
+            } else if (n.endsWith(".cola_a") || n.endsWith(".cola_b") || n.endsWith(".cr_a") || n.endsWith(".cr_b")) {
+                String base = n.substring(0, n.lastIndexOf('.'));
                 String proj = base.substring(base.lastIndexOf('.') + 1);
                 int[] io = ModelLayout.projectionDims(c, proj);
                 double s = Math.pow(c.rank, -0.25) * Math.pow(io[0] + io[1], -0.25);

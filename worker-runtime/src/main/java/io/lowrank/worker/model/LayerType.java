@@ -7,7 +7,14 @@ public enum LayerType {
     /** y = SiLU(x A) B, A [in, r], B [r, out] (CoLA, methods.md section 3). */
     COLA("cola", false),
     /** CoLA's model and parameters with the CoLA-M recompute schedule (methods.md section 4). */
-    COLA_M("cola-m", true);
+    COLA_M("cola-m", true),
+    /**
+     * CR-Net (methods.md section 5): layer 1 full-rank; later layers y_l = b(beta_l) y_{l-1} + (x A) B.
+     * Recompute (inverse reconstruction of y) is chosen per model instance, not here.
+     */
+    CRNET("crnet", false),
+    /** ELAS (methods.md section 6): y = (x W_in) W_out^T, ReLU^2 MLP without gate, 2:4 activation sparsity. */
+    ELAS("elas", false);
 
     public final String id;
     /** Whether the backward pass recomputes what the forward pass did not save. */
@@ -23,6 +30,6 @@ public enum LayerType {
 
     public static LayerType parse(String s) {
         for (LayerType t : values()) if (t.id.equalsIgnoreCase(s)) return t;
-        throw new IllegalArgumentException("unknown layer type '" + s + "': expected one of full, cola, cola-m");
+        throw new IllegalArgumentException("unknown layer type '" + s + "': expected one of full, cola, cola-m, crnet, elas");
     }
 }

@@ -25,6 +25,7 @@ public final class LlamaModel {
     private final Scratch s;
     private final int[] inputs, targets;  // copies of the last forward's ids, read by backward
     private final ActivationPlan plan;
+    private final CrossLayerState chain;
     private double lastGradScale;
 
     public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
@@ -44,9 +45,10 @@ public final class LlamaModel {
         this.stream = new Tensor[c.numLayers + 1];
         for (int l = 0; l <= c.numLayers; l++) stream[l] = be.allocate(rows, d);
         this.plan = new ActivationPlan(be, c.layerType.recomputes);
+        this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s) : null;
         this.blocks = new DecoderBlock[c.numLayers];
         for (int l = 0; l < c.numLayers; l++) {
-            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan);
+            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan, chain);
         }
         this.finalNormOut = be.allocate(rows, d);
         this.finalInvRms = be.allocate(rows);
@@ -100,6 +102,7 @@ public final class LlamaModel {
         // logits now hold dL/dlogits
         be.matmul(logits, true, finalNormOut, false, head.grad, 1.0);   // dW_head += dlogits^T n
         be.matmul(logits, false, head.value, false, s.dNorm, 0.0);      // dn = dlogits W_head
+        if (chain != null) chain.startBackward();
         Tensor dOut = s.dStreamA, dIn = s.dStreamB;
         be.rmsNormBackward(stream[c.numLayers], finalNorm.value, finalInvRms, s.dNorm, dOut, finalNorm.grad);
         for (int l = c.numLayers - 1; l >= 0; l--) {
@@ -117,7 +120,7 @@ public final class LlamaModel {
     public long activationBytes() {
         long bytes = stream[0].dtype.bytes;
         long b = (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes;
-        b += plan.savedBytes() + plan.sharedBytes();
+        b += plan.savedBytes() + plan.sharedBytes() + (chain == null ? 0 : chain.bytes());
         b += (long) (finalNormOut.size + finalInvRms.size + logits.size) * bytes;
         return b;
     }

@@ -96,7 +96,8 @@ public final class ModelConfig {
 
     public ObjectNode toConfigJson() {
         ObjectNode n = JSON.createObjectNode();
-        n.putArray("architectures").add(layerType == LayerType.FULL ? "LlamaForCausalLM" : "ColaForCausalLM");
+        n.putArray("architectures").add(layerType == LayerType.FULL ? "LlamaForCausalLM"
+                : layerType.colaParameters() ? "ColaForCausalLM" : layerType == LayerType.CRNET ? "CrNetForCausalLM" : "ElasForCausalLM");
         // CoLA-M is CoLA's model with another training schedule: same model_type, our family in an extra key
         n.put("model_type", layerType == LayerType.FULL ? "llama" : layerType.colaParameters() ? "cola" : layerType.id);
         n.put("lowrank_layer_type", layerType.id);
@@ -141,11 +142,14 @@ public final class ModelConfig {
         switch (modelType) {
             case "llama": type = LayerType.FULL; break;
             case "cola": type = LayerType.COLA; break;
-            default: throw new ConfigException("model_type", "'" + modelType + "' in " + source + " is not supported (llama, cola)");
+            case "crnet": type = LayerType.CRNET; break;
+            case "elas": type = LayerType.ELAS; break;
+            default: throw new ConfigException("model_type", "'" + modelType + "' in " + source + " is not supported (llama, cola, crnet, elas)");
         }
         if (n.has("lowrank_layer_type")) {
             LayerType declared = LayerType.parse(n.get("lowrank_layer_type").asText());
-            if (declared.colaParameters() != type.colaParameters() || (type == LayerType.FULL) != (declared == LayerType.FULL)) {
+            boolean compatible = declared == type || (declared.colaParameters() && type.colaParameters());
+            if (!compatible) {
                 throw new ConfigException("lowrank_layer_type", declared.id + " contradicts model_type '" + modelType + "' in " + source);
             }
             type = declared;

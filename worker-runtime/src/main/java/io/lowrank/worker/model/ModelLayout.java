@@ -33,6 +33,11 @@ public final class ModelLayout {
         }
     }
 
+    /** The MLP projections a family has: ELAS has no gate. */
+    public static String[] mlpProjections(ModelConfig c) {
+        return c.layerType == LayerType.ELAS ? new String[]{"up_proj", "down_proj"} : MLP;
+    }
+
     public static LinkedHashMap<String, int[]> of(ModelConfig c) {
         LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
         int d = c.hiddenSize;
@@ -42,7 +47,7 @@ public final class ModelLayout {
             m.put(p + "input_layernorm.weight", new int[]{d});
             for (String proj : ATTENTION) addProjection(m, c, l, proj);
             m.put(p + "post_attention_layernorm.weight", new int[]{d});
-            for (String proj : MLP) addProjection(m, c, l, proj);
+            for (String proj : mlpProjections(c)) addProjection(m, c, l, proj);
         }
         m.put("model.norm.weight", new int[]{d});
         m.put("lm_head.weight", new int[]{c.vocabSize, d});
@@ -60,6 +65,19 @@ public final class ModelLayout {
             case COLA_M:
                 m.put(name + ".cola_a", new int[]{io[0], c.rank});
                 m.put(name + ".cola_b", new int[]{c.rank, io[1]});
+                break;
+            case CRNET:
+                if (layer == 0) {
+                    m.put(name + ".weight", new int[]{io[1], io[0]});      // CR-Net's first layer is full-rank
+                } else {
+                    m.put(name + ".cr_a", new int[]{io[0], c.rank});
+                    m.put(name + ".cr_b", new int[]{c.rank, io[1]});
+                    m.put(name + ".cr_beta", new int[]{1});
+                }
+                break;
+            case ELAS:
+                m.put(name + ".w_in", new int[]{io[0], c.rank});
+                m.put(name + ".w_out", new int[]{io[1], c.rank});
                 break;
             default:
                 throw new IllegalStateException("no layout for " + c.layerType);

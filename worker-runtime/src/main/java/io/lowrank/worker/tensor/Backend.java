@@ -109,6 +109,9 @@ public interface Backend extends AutoCloseable {
 
     double sumOfSquares(Tensor t);
 
+    /** sum_i a_i b_i, accumulated in double. */
+    double dot(Tensor a, Tensor b);
+
     /**
      * Decoupled-weight-decay Adam (PyTorch AdamW): p -= lr*wd*p; m,v moments; p -= lr * mhat/(sqrt(vhat)+eps).
      */

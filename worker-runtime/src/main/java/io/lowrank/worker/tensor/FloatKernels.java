@@ -216,6 +216,20 @@ final class FloatKernels {
         return s;
     }
 
+    double dot(Tensor a, Tensor b) {
+        FloatBuffer fa = a.storage.f, fb = b.storage.f;
+        int ao = a.offset, bo = b.offset;
+        double[] partial = new double[pool.parts()];
+        pool.run(a.size, (part, from, to) -> {
+            double s = 0;
+            for (int i = from; i < to; i++) s += fa.get(ao + i) * fb.get(bo + i);
+            partial[part] = s;
+        });
+        double s = 0;
+        for (double p : partial) s += p;
+        return s;
+    }
+
     void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
         FloatBuffer pf = p.storage.f, gf = g.storage.f, mf = m.storage.f, vf = v.storage.f;
         int po = p.offset, go = g.offset, mo = m.offset, vo = v.offset;

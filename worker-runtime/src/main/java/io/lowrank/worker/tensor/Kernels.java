@@ -198,6 +198,13 @@ final class Kernels {
         return total;
     }
 
+    double dot(Tensor a, Tensor b) {
+        sameSize(a, b);
+        double s = 0;
+        for (int i = 0; i < a.size; i++) s += a.get(i) * b.get(i);
+        return s;
+    }
+
     double sumOfSquares(Tensor t) {
         double s = 0;
         for (int i = 0; i < t.size; i++) { double v = t.get(i); s += v * v; }

@@ -156,6 +156,7 @@ public final class Nd4jCpuBackend implements Backend {
         }
         return fk != null ? fk.crossEntropy(logits, targets, ignoreIndex, gradScale) : kernels.crossEntropy(logits, targets, ignoreIndex, gradScale);
     }
+    @Override public double dot(Tensor a, Tensor b) { Kernels.sameSize(a, b); return fk != null ? fk.dot(a, b) : kernels.dot(a, b); }
     @Override public double sumOfSquares(Tensor t) { return fk != null ? fk.sumOfSquares(t) : kernels.sumOfSquares(t); }
     @Override public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
         Kernels.sameSize(p, g); Kernels.sameSize(p, m); Kernels.sameSize(p, v);
