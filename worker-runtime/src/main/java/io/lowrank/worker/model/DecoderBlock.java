@@ -31,7 +31,8 @@ final class DecoderBlock {
     private final Tensor n1, inv1, qa, ka, va, probs, attn, n2, inv2;   // recomputable
 
     DecoderBlock(Backend be, ModelConfig c, ParameterStore params, int layer, int batch, int seqLen,
-                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s, ActivationPlan plan, CrossLayerState chain) {
+                 Tensor input, Tensor ropeCos, Tensor ropeSin, Scratch s, ActivationPlan plan, CrossLayerState chain,
+                 ModelSwitches switches) {
         this.be = be;
         this.c = c;
         this.batch = batch;
@@ -53,7 +54,7 @@ final class DecoderBlock {
         o = projection(params, layer, "o_proj", rows);
         if (c.layerType == LayerType.ELAS) {
             mlp = new ElasMlp(be, projection(params, layer, "up_proj", rows), projection(params, layer, "down_proj", rows),
-                    rows, c.intermediateSize, plan, s);
+                    rows, c.intermediateSize, plan, s, switches);
         } else {
             // CoLA's only_lr_act drops the SiLU on the gate; full-rank LLaMA and CR-Net always have it.
             boolean siluOnGate = !c.layerType.colaParameters() || !c.onlyLrAct;

@@ -5,7 +5,7 @@ import io.lowrank.worker.tensor.Tensor;
 
 /** ELAS MLP: down( 2:4( ReLU(up(n))^2 ) ). Not implemented yet (issue 4, in progress). */
 final class ElasMlp implements Mlp {
-    ElasMlp(Backend be, Projection up, Projection down, int rows, int ff, ActivationPlan plan, Scratch s) {
+    ElasMlp(Backend be, Projection up, Projection down, int rows, int ff, ActivationPlan plan, Scratch s, ModelSwitches switches) {
         throw new UnsupportedOperationException("ELAS is not implemented yet");
     }
 

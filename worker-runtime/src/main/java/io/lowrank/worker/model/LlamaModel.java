@@ -26,6 +26,7 @@ public final class LlamaModel {
     private final int[] inputs, targets;  // copies of the last forward's ids, read by backward
     private final ActivationPlan plan;
     private final CrossLayerState chain;
+    private final ModelSwitches switches = new ModelSwitches();
     private double lastGradScale;
 
     public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
@@ -48,7 +49,7 @@ public final class LlamaModel {
         this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s) : null;
         this.blocks = new DecoderBlock[c.numLayers];
         for (int l = 0; l < c.numLayers; l++) {
-            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan, chain);
+            blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan, chain, switches);
         }
         this.finalNormOut = be.allocate(rows, d);
         this.finalInvRms = be.allocate(rows);
@@ -61,6 +62,7 @@ public final class LlamaModel {
     }
 
     public ModelConfig config() { return c; }
+    public ModelSwitches switches() { return switches; }
     public ParameterStore params() { return params; }
     public int batch() { return batch; }
     public int seqLen() { return seqLen; }

@@ -35,7 +35,7 @@ public final class RunConfig {
         MODEL_KEYS.put("only_lr_act", 'b');
         MODEL_KEYS.put("layer_type", 's');
         for (String k : new String[]{"seq_len", "batch_size", "grad_accum", "steps", "warmup_steps", "seed", "eval_every",
-                "eval_batches", "checkpoint_every", "log_every", "threads"}) TRAIN_KEYS.put(k, 'i');
+                "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps"}) TRAIN_KEYS.put(k, 'i');
         for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip"}) TRAIN_KEYS.put(k, 'd');
         TRAIN_KEYS.put("tokenizer", 's');
         TRAIN_KEYS.put("dtype", 's');
@@ -242,6 +242,8 @@ public final class RunConfig {
     public long checkpointEvery() { return integer("train", "checkpoint_every", 0); }
     public long logEvery() { return integer("train", "log_every", 10); }
     public int threads() { return (int) integer("train", "threads", Runtime.getRuntime().availableProcessors()); }
+    /** ELAS: optimizer steps trained dense before 2:4 activation sparsity starts (methods.md: 1000). */
+    public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", 1000); }
     public String dtype() { return str("train", "dtype", "float32"); }
 
     public ObjectNode toJson() { return root.deepCopy(); }

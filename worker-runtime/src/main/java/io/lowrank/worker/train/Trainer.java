@@ -133,6 +133,7 @@ public final class Trainer implements AutoCloseable {
         long windowStart = System.nanoTime(), windowStep = step;
         while (step < untilStep) {
             double lr = schedule.lr(step);
+            model.switches().setSparseActivations(step >= rc.denseWarmupSteps());
             double loss = trainStep();
             if (!Double.isFinite(loss)) {
                 throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower train.lr or check the data");
