@@ -23,10 +23,14 @@ final class CrNetProjection implements Projection {
     private final Tensor y;               // this layer's output, read by the next layer and by its dbeta
     private final Tensor xa;              // x A [rows, r], saved for dB
     private final Tensor dxa;             // scratch [rows, r]
+    final int layer;
+    private final boolean rebuildPrev;    // recompute: y_{l-1} is not kept and must be rebuilt from y_l
 
-    CrNetProjection(Backend be, ParameterStore.Param w, ParameterStore.Param a, ParameterStore.Param b,
-                    ParameterStore.Param beta, CrNetProjection prev, Tensor carry, Tensor total, int rows, Tensor scratch) {
+    CrNetProjection(Backend be, int layer, ParameterStore.Param w, ParameterStore.Param a, ParameterStore.Param b,
+                    ParameterStore.Param beta, CrNetProjection prev, Tensor carry, Tensor total, Tensor y, Tensor xa,
+                    Tensor scratch, boolean rebuildPrev) {
         this.be = be;
+        this.layer = layer;
         this.w = w;
         this.a = a;
         this.b = b;
@@ -34,9 +38,10 @@ final class CrNetProjection implements Projection {
         this.prev = prev;
         this.carry = carry;
         this.total = total;
-        this.y = be.allocate(rows, carry.dim(1));
-        this.xa = a == null ? null : be.allocate(rows, a.value.dim(1));
+        this.y = y;
+        this.xa = xa;
         this.dxa = scratch;
+        this.rebuildPrev = rebuildPrev;
     }
 
     static double coefficient(double beta) {
@@ -57,8 +62,19 @@ final class CrNetProjection implements Projection {
         be.copy(y, out);   // the block may rotate (rope) its copy in place; y stays the projection output
     }
 
+    /**
+     * Under recompute, called top-down before this layer's backward: y_l is valid (kept, or rebuilt
+     * by layer l+1); rebuild y_{l-1} = (y_l - (x_l A_l) B_l) / b(beta_l) exactly as the forward
+     * pass combined them, then hand out y_l.
+     */
     @Override
     public void recompute(Tensor x, Tensor out) {
+        if (rebuildPrev) {
+            be.matmul(xa, false, b.value, false, prev.y, 0.0);      // (x A) B
+            be.scale(prev.y, -1.0);
+            be.axpy(1.0, y, prev.y);                                // y_l - (x A) B
+            be.scale(prev.y, 1.0 / coefficient());                  // / b(beta_l)
+        }
         if (out != null) be.copy(y, out);
     }
 
@@ -81,7 +97,4 @@ final class CrNetProjection implements Projection {
         be.scale(carry, coefficient());                             // carried to layer l-1
     }
 
-    long savedBytes() {
-        return (long) (y.size + (xa == null ? 0 : xa.size)) * y.dtype.bytes;
-    }
 }

@@ -27,7 +27,8 @@ final class DecoderBlock {
     private final int layer;
 
     private final Tensor x;            // block input: a view of the model's residual stream (saved)
-    private final Tensor h;            // x + attention branch (saved)
+    private final Tensor h;            // x + attention branch (saved; CR-Net's schedule recomputes it from y_o)
+    private final boolean hRecomputed;
     private final Tensor n1, inv1, qa, ka, va, probs, attn, n2, inv2;   // recomputable
 
     DecoderBlock(Backend be, ModelConfig c, ParameterStore params, int layer, int batch, int seqLen,
@@ -61,7 +62,9 @@ final class DecoderBlock {
             mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows), projection(params, layer, "up_proj", rows),
                     projection(params, layer, "down_proj", rows), siluOnGate, rows, c.intermediateSize, plan, s);
         }
-        h = plan.saved(rows, d);
+        // CR-Net keeps only block inputs: h = x + y_o comes back from the projection's rebuilt output
+        hRecomputed = plan.recomputes() && c.layerType == LayerType.CRNET;
+        h = hRecomputed ? plan.work("h", rows, d) : plan.saved(rows, d);
         n1 = plan.work("n1", rows, d);
         inv1 = plan.work("inv1", rows);
         qa = plan.work("q", rows, d);
@@ -109,8 +112,10 @@ final class DecoderBlock {
     }
 
     /**
-     * Refills the recomputed tensors of this layer from the saved x, h and rank-r activations
-     * (CoLA-M, methods.md section 4): norms, full q/k/v, rope, attention, the MLP's gate/up/product.
+     * Refills the recomputed tensors of this layer before its backward. CoLA-M (methods.md section
+     * 4): from the saved x, h and rank-r activations: norms, full q/k/v, rope, attention, the MLP's
+     * gate/up/product. CR-Net (section 5): from the block input and the projections' outputs y (kept
+     * or rebuilt top-down), so no projection product is redone except the one rebuilding y_{l-1}.
      */
     private void recompute() {
         be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
@@ -120,7 +125,12 @@ final class DecoderBlock {
         be.rope(qa, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.rope(ka, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.attention(qa, ka, va, batch, seqLen, c.numHeads, probs, attn);
-        o.recompute(attn, null);                                    // h is saved: o's output is not needed
+        if (hRecomputed) {
+            o.recompute(attn, h);
+            be.add(x, h, h);
+        } else {
+            o.recompute(attn, null);                                // h is saved: o's output is not needed
+        }
         be.rmsNorm(h, norm2.value, c.rmsNormEps, n2, inv2);
         mlp.recompute(n2);
     }

@@ -30,6 +30,14 @@ public final class LlamaModel {
     private double lastGradScale;
 
     public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
+        this(be, c, params, batch, seqLen, c.layerType.recomputes || c.layerType == LayerType.CRNET);
+    }
+
+    /**
+     * recompute: the family's memory schedule (CoLA-M's always; CR-Net's inverse reconstruction by
+     * default, off to keep every activation, e.g. to check the recomputed gradients against).
+     */
+    public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen, boolean recompute) {
         if (seqLen > c.maxPositionEmbeddings) {
             throw new ConfigException("seq_len", seqLen + " exceeds max_position_embeddings " + c.maxPositionEmbeddings);
         }
@@ -45,8 +53,14 @@ public final class LlamaModel {
         RopeTable rope = new RopeTable(be, seqLen, c.headDim(), c.ropeTheta);
         this.stream = new Tensor[c.numLayers + 1];
         for (int l = 0; l <= c.numLayers; l++) stream[l] = be.allocate(rows, d);
-        this.plan = new ActivationPlan(be, c.layerType.recomputes);
-        this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s) : null;
+        if (recompute && !(c.layerType.recomputes || c.layerType == LayerType.CRNET)) {
+            throw new ConfigException("layer_type", c.layerType.id + " has no recompute schedule");
+        }
+        if (!recompute && c.layerType.recomputes) {
+            throw new ConfigException("layer_type", c.layerType.id + " is defined by its recompute schedule; use cola to keep every activation");
+        }
+        this.plan = new ActivationPlan(be, recompute);
+        this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s, recompute, c.numLayers) : null;
         this.blocks = new DecoderBlock[c.numLayers];
         for (int l = 0; l < c.numLayers; l++) {
             blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan, chain, switches);

@@ -64,7 +64,7 @@ public final class RunConfig {
         try (InputStream in = RunConfig.class.getResourceAsStream("/presets/" + name)) {
             if (in == null) {
                 throw new ConfigException("preset", "no preset '" + preset + "' for layer '" + (layer == null ? "full" : layer)
-                        + "' (looked for presets/" + name + "); presets: tiny, 60m, 130m, 350m, 1b, 7b; layers: full, cola, cola-m");
+                        + "' (looked for presets/" + name + "); presets: tiny, 60m, 130m, 350m, 1b, 7b; layers: full, cola, cola-m, crnet, elas");
             }
             return parse(in, "presets/" + name);
         }
