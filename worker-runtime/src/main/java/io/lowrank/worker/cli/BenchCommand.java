@@ -51,6 +51,7 @@ final class BenchCommand {
         final int[] windows, in, tg;
         final int batch, seqLen;
         final double[] ms;
+        final long modelBytes;
         long allocationsBefore;
 
         Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps) {
@@ -61,7 +62,10 @@ final class BenchCommand {
             this.mc = rc.model(32000);
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
+            long before = be.memory().liveBytes();
             this.model = new LlamaModel(be, mc, ps, batch, seqLen);
+            this.modelBytes = be.memory().liveBytes() - before;   // activations, recompute and gradient buffers
+            model.switches().setSparseActivations(true);         // ELAS: time the sparse steady state, not the dense warmup
             this.opt = new AdamW(be, (int) ps.count(), 0.9, 0.999, 1e-8, 0.01);
             SplittableRandom r = new SplittableRandom(7);
             windows = new int[batch * (seqLen + 1)];
@@ -94,6 +98,8 @@ final class BenchCommand {
                     .put("flops_per_step", flops)
                     .put("peak_bytes", be.memory().peakBytes())
                     .put("activation_bytes", model.activationBytes())
+                    .put("layer_activation_bytes", model.layerActivationBytes())
+                    .put("model_allocated_bytes", modelBytes)
                     .put("parameters", ps.count())
                     .put("allocations_in_timed_steps", be.memory().allocations() - allocationsBefore);
             out.putPOJO("step_ms", ms);

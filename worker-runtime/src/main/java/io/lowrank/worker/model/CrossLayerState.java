@@ -54,8 +54,9 @@ final class CrossLayerState {
     CrNetProjection next(String kind, ParameterStore.Param w, ParameterStore.Param a, ParameterStore.Param b,
                          ParameterStore.Param beta, int rows) {
         int out = w != null ? w.value.dim(0) : b.value.dim(1);
-        Tensor c = carry.computeIfAbsent(kind, k -> track(be.allocate(rows, out)));
-        Tensor t = total.computeIfAbsent(kind, k -> track(be.allocate(rows, out)));
+        // carry and total are gradient buffers (like Scratch): not counted as activations
+        Tensor c = carry.computeIfAbsent(kind, k -> be.allocate(rows, out));
+        Tensor t = total.computeIfAbsent(kind, k -> be.allocate(rows, out));
         CrNetProjection prev = last.get(kind);
         if ((w == null) == (prev == null)) {
             throw new IllegalStateException("CR-Net " + kind + ": the first layer must be full-rank and only the first");
@@ -85,5 +86,6 @@ final class CrossLayerState {
         for (Tensor c : carry.values()) be.fill(c, 0.0);
     }
 
+    /** Bytes of activations this state holds for backward: the y buffers (kept and parity) and x A. */
     long bytes() { return bytes; }
 }

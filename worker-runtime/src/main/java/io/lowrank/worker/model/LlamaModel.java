@@ -129,15 +129,20 @@ public final class LlamaModel {
     }
 
     /**
-     * Bytes of activations held for the backward pass: the residual stream, every tensor a layer
-     * saves, the recompute buffers shared by all layers, and the head's norm output and logits.
-     * Counted from the allocator's sizes of the tensors the model allocated for those roles.
+     * Bytes of activations held for the backward pass by the decoder layers: the residual stream,
+     * every tensor a layer saves, the recompute buffers shared by all layers, CR-Net's y buffers.
+     * Counted from the allocator's sizes of the tensors the model allocated for those roles
+     * (gradient buffers excluded). This is what the families' memory schedules change.
      */
+    public long layerActivationBytes() {
+        long bytes = stream[0].dtype.bytes;
+        return (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes
+                + plan.savedBytes() + plan.sharedBytes() + (chain == null ? 0 : chain.bytes());
+    }
+
+    /** {@link #layerActivationBytes()} plus the head's norm output and logits (the same for every family). */
     public long activationBytes() {
         long bytes = stream[0].dtype.bytes;
-        long b = (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes;
-        b += plan.savedBytes() + plan.sharedBytes() + (chain == null ? 0 : chain.bytes());
-        b += (long) (finalNormOut.size + finalInvRms.size + logits.size) * bytes;
-        return b;
+        return layerActivationBytes() + (long) (finalNormOut.size + finalInvRms.size + logits.size) * bytes;
     }
 }
