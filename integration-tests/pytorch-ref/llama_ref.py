@@ -1,17 +1,18 @@
 #!/usr/bin/python3
-"""Independent plain-PyTorch reference of the LLaMA decoder and its CoLA variant.
+"""Independent plain-PyTorch reference of the LLaMA decoder and its CoLA and CR-Net variants.
 
 No transformers, no numpy, no safetensors package: the .npy and .safetensors
 readers/writers are written by hand below so that the script runs on a bare
 Debian python3-torch (torch 1.13) install.
 
-Numerics follow /work/shared/spec/methods.md section 1 (LLaMA) and section 3
-(CoLA). Choices that the spec leaves open are marked "CHOICE".
+Numerics follow /work/shared/spec/methods.md section 1 (LLaMA), section 3
+(CoLA) and section 5 (CR-Net). Choices that the spec leaves open are marked
+"CHOICE".
 
 Commands (one JSON object on the last line of stdout):
   eval --model DIR --tokens FILE.npy --seq-len N [--dtype float32|float64]
   grad --model DIR --tokens FILE.npy --seq-len N --out G.safetensors [--dtype ..]
-  init --out DIR --seed S [--preset 60m|130m|350m|1b|7b] [--layer full|cola]
+  init --out DIR --seed S [--preset 60m|130m|350m|1b|7b] [--layer full|cola|crnet]
        [--hidden ..] [--intermediate ..] [--layers ..] [--heads ..] [--vocab ..]
        [--rank ..] [--only-lr-act true|false] [--max-pos ..] [--init spec|wide]
 
@@ -212,6 +213,10 @@ def make_config(d, ff, layers, heads, vocab, model_type="llama", rank=None,
         cfg["architectures"] = ["ColaForCausalLM"]
         cfg["rank"] = rank
         cfg["only_lr_act"] = bool(only_lr_act)
+    elif model_type == "crnet":
+        cfg["architectures"] = ["CrNetForCausalLM"]
+        cfg["lowrank_layer_type"] = "crnet"
+        cfg["rank"] = rank
     elif model_type != "llama":
         raise ValueError(f"unknown model_type {model_type}")
     return cfg
@@ -227,8 +232,10 @@ def load_config(model_dir):
     nkv = cfg.get("num_key_value_heads", cfg["num_attention_heads"])
     if nkv != cfg["num_attention_heads"]:
         raise ValueError("GQA is not part of the contract")
-    if cfg["model_type"] not in ("llama", "cola"):
+    if cfg["model_type"] not in ("llama", "cola", "crnet"):
         raise ValueError(f"unsupported model_type {cfg['model_type']}")
+    if cfg["model_type"] == "crnet" and cfg.get("lowrank_layer_type", "crnet") != "crnet":
+        raise ValueError(f"lowrank_layer_type {cfg['lowrank_layer_type']} contradicts model_type crnet")
     return cfg
 
 
@@ -260,6 +267,13 @@ def param_shapes(cfg):
                 r = cfg["rank"]
                 out.append((pre + ".cola_a", [din, r]))
                 out.append((pre + ".cola_b", [r, dout]))
+            elif cfg["model_type"] == "crnet" and i > 0:
+                # CR-Net (s5): layer 0 is full-rank (.weight below); later layers
+                # hold A [in, r], B [r, out] and the scalar beta of the cross-layer term
+                r = cfg["rank"]
+                out.append((pre + ".cr_a", [din, r]))
+                out.append((pre + ".cr_b", [r, dout]))
+                out.append((pre + ".cr_beta", [1]))
             else:
                 out.append((pre + ".weight", [dout, din]))
     out.append(("model.norm.weight", [d]))
@@ -272,17 +286,25 @@ def init_params(cfg, seed, scheme="spec", gain=1.2, embed_std=1.0, head_std=0.25
     """Random weights, returned as float32 tensors (drawn in float64).
 
     scheme 'spec' (methods.md): embeddings, LM head and full-rank linears
-      N(0, 0.02^2); CoLA A and B N(0, s^2) with s = r^-1/4 (d_in+d_out)^-1/4;
-      norm weights 1.
+      N(0, 0.02^2); CoLA (and CR-Net) A and B N(0, s^2) with
+      s = r^-1/4 (d_in+d_out)^-1/4; CR-Net beta 1.0; norm weights 1.
     scheme 'wide' (test fixtures: O(1) activations, loss well away from ln V,
       gradients with real signal): every matrix N(0, (gain/sqrt(fan_in))^2)
       where fan_in is d_in for W and A and r for B; embeddings N(0, embed_std^2);
-      LM head N(0, head_std^2); norm weights 1 + norm_jitter * N(0, 1).
+      LM head N(0, head_std^2); norm weights 1 + norm_jitter * N(0, 1);
+      CR-Net beta = s * (0.5 + U[0,1)) with a random sign s (one draw of
+      U[0,1) for the sign, then one for the magnitude).
     Draw order: param_shapes(cfg) order, one torch.Generator seeded with seed."""
     g = torch.Generator().manual_seed(seed)
     params = {}
     for name, shape in param_shapes(cfg):
-        if name.endswith("layernorm.weight") or name == "model.norm.weight":
+        if name.endswith(".cr_beta"):
+            if scheme == "spec":
+                t = torch.ones(shape, dtype=torch.float64)   # CHOICE (methods.md s5)
+            else:
+                sign = torch.where(torch.rand(shape, generator=g, dtype=torch.float64) < 0.5, -1.0, 1.0)
+                t = sign * (0.5 + torch.rand(shape, generator=g, dtype=torch.float64))
+        elif name.endswith("layernorm.weight") or name == "model.norm.weight":
             if scheme == "spec":
                 t = torch.ones(shape, dtype=torch.float64)
             else:
@@ -294,13 +316,13 @@ def init_params(cfg, seed, scheme="spec", gain=1.2, embed_std=1.0, head_std=0.25
                 std = 0.02 if scheme == "spec" else head_std
             elif name.endswith(".weight"):          # full-rank W [out, in]
                 std = 0.02 if scheme == "spec" else gain / math.sqrt(shape[1])
-            elif name.endswith(".cola_a") or name.endswith(".cola_b"):
+            elif name.endswith((".cola_a", ".cola_b", ".cr_a", ".cr_b")):
                 pin, pout = proj_dims(cfg, name.split(".")[-2])
                 r = cfg["rank"]
                 if scheme == "spec":
                     std = (r ** -0.25) * ((pin + pout) ** -0.25)
                 else:
-                    std = gain / math.sqrt(pin if name.endswith(".cola_a") else r)
+                    std = gain / math.sqrt(pin if name.endswith("_a") else r)
             else:
                 raise AssertionError(name)
             t = std * torch.randn(shape, generator=g, dtype=torch.float64)
@@ -361,18 +383,47 @@ def apply_rope(x, cos, sin):
     return x * cos + rotate_half(x) * sin
 
 
+def crnet_coefficient(beta):
+    """b(beta) = sign(beta) * (|beta| + 1e-6) (methods.md s5); autograd gives b'(beta) = 1 for beta != 0."""
+    return torch.sign(beta) * (beta.abs() + 1e-6)
+
+
 class Model:
     def __init__(self, cfg, params):
         self.cfg = cfg
         self.p = params
         self.cola = cfg["model_type"] == "cola"
+        self.crnet = cfg["model_type"] == "crnet"
         self.only_lr_act = bool(cfg.get("only_lr_act", False))
         self._rope = {}
+        self._cr_prev = {}   # CR-Net: projection name -> previous layer's output Y_{l-1}
 
     def linear(self, x, pre):
         if self.cola:
             return F.silu(x @ self.p[pre + ".cola_a"]) @ self.p[pre + ".cola_b"]
+        if self.crnet:
+            return self.crnet_linear(x, pre)
         return x @ self.p[pre + ".weight"].t()
+
+    def crnet_linear(self, x, pre):
+        """CR-Net projection (methods.md s5), layer index from the name (0-based):
+             layer 0:     Y_0 = X_0 W^T
+             layer l>=1:  Y_l = b(beta_l) * Y_{l-1} + (X_l A_l) B_l
+        Y is the raw projection output (q and k are rotated by RoPE afterwards, on
+        a new tensor; Y_{l-1} is the un-rotated output). The chain links the
+        same projection kind across consecutive layers."""
+        kind = pre.split(".")[-1]
+        layer = int(pre.split(".")[2])
+        if layer == 0:
+            y = x @ self.p[pre + ".weight"].t()
+        else:
+            prev = self._cr_prev[kind]
+            if prev[0] != layer - 1:
+                raise AssertionError(f"{pre}: previous output is from layer {prev[0]}")
+            b = crnet_coefficient(self.p[pre + ".cr_beta"])
+            y = b * prev[1] + (x @ self.p[pre + ".cr_a"]) @ self.p[pre + ".cr_b"]
+        self._cr_prev[kind] = (layer, y)
+        return y
 
     def rope(self, T, hd, dtype):
         key = (T, hd, dtype)
@@ -407,6 +458,7 @@ class Model:
     def forward(self, ids):
         """ids: [B, T] int64 -> logits [B, T, V]."""
         eps = float(self.cfg["rms_norm_eps"])
+        self._cr_prev = {}
         x = self.p["model.embed_tokens.weight"][ids]
         for i in range(self.cfg["num_hidden_layers"]):
             h = x + self.attention(rms_norm(x, self.p[f"model.layers.{i}.input_layernorm.weight"], eps), i)
@@ -499,11 +551,11 @@ def cmd_init(a):
     r = a.rank or r
     if a.only_lr_act is not None:
         lract = a.only_lr_act
-    if None in (d, ff, L, H) or (a.layer == "cola" and r is None):
+    if None in (d, ff, L, H) or (a.layer in ("cola", "crnet") and r is None):
         raise SystemExit("init: give --preset or all of --hidden --intermediate --layers --heads (--rank)")
     if d % H != 0 or (d // H) % 2 != 0:
         raise SystemExit("init: hidden/heads must be an even integer")
-    cfg = make_config(d, ff, L, H, a.vocab, "cola" if a.layer == "cola" else "llama",
+    cfg = make_config(d, ff, L, H, a.vocab, {"full": "llama"}.get(a.layer, a.layer),
                       rank=r, only_lr_act=lract, max_pos=a.max_pos)
     params = init_params(cfg, a.seed, scheme=a.init)
     save_checkpoint(a.out, cfg, params)
@@ -528,7 +580,7 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preset", choices=sorted(PRESETS))
-    p.add_argument("--layer", choices=["full", "cola"], default="full")
+    p.add_argument("--layer", choices=["full", "cola", "crnet"], default="full")
     p.add_argument("--hidden", type=int)
     p.add_argument("--intermediate", type=int)
     p.add_argument("--layers", type=int)

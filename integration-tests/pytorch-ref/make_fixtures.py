@@ -8,12 +8,15 @@ Layout under DIR (default: worker-runtime/src/test/resources/fixtures):
   llama-tiny/                     full-rank LLaMA
   cola-tiny/                      CoLA, only_lr_act=false (+ tokens_u16.npy, tokens_i64.npy)
   cola-tiny-lract/                CoLA, only_lr_act=true (same weights as cola-tiny)
+  crnet-tiny/                     CR-Net, 3 layers (full-rank layer 0, two chained
+                                  low-rank layers), betas random in +-[0.5, 1.5)
 each model dir: config.json, model.safetensors (F32), expected.json
 {"loss", "tokens", "seq_len"} and expected_grads.safetensors (F64), both
 computed in float64 from the F32 weights cast to float64 over ../tokens.npy.
 
 --check also runs the self-checks: autograd vs central finite differences in
-float64 on 20 scalar entries per model, and the float32 vs float64 loss gap.
+float64 on 20 scalar entries per model (crnet-tiny: every cr_beta plus 8 other
+entries), and the float32 vs float64 loss gap.
 """
 
 import argparse
@@ -31,11 +34,13 @@ import llama_ref as ref  # noqa: E402
 VOCAB, HIDDEN, FF, LAYERS, HEADS, RANK, MAXPOS, SEQ = 384, 64, 176, 2, 4, 16, 64, 16
 N_TOKENS = 3 * (SEQ + 1) + 5
 TOKEN_SEED = 20240601
+CRNET_LAYERS = 3   # layer 0 full-rank, layers 1 and 2 chained low-rank
 MODELS = [
-    # dir, model_type, only_lr_act, weight seed (cola-tiny-lract reuses cola-tiny's weights)
-    ("llama-tiny", "llama", False, 11),
-    ("cola-tiny", "cola", False, 12),
-    ("cola-tiny-lract", "cola", True, 12),
+    # dir, model_type, only_lr_act, weight seed (cola-tiny-lract reuses cola-tiny's weights), layers
+    ("llama-tiny", "llama", False, 11, LAYERS),
+    ("cola-tiny", "cola", False, 12, LAYERS),
+    ("cola-tiny-lract", "cola", True, 12, LAYERS),
+    ("crnet-tiny", "crnet", False, 13, CRNET_LAYERS),
 ]
 # 'wide' init (see llama_ref.init_params): matrices N(0, (GAIN/sqrt(fan_in))^2)
 INIT = dict(scheme="wide", gain=1.2, embed_std=1.0, head_std=0.25, norm_jitter=0.1)
@@ -47,9 +52,9 @@ def default_out():
                                          "resources", "fixtures"))
 
 
-def model_cfg(model_type, lract):
-    return ref.make_config(HIDDEN, FF, LAYERS, HEADS, VOCAB, model_type,
-                           rank=RANK if model_type == "cola" else None,
+def model_cfg(model_type, lract, layers=LAYERS):
+    return ref.make_config(HIDDEN, FF, layers, HEADS, VOCAB, model_type,
+                           rank=RANK if model_type in ("cola", "crnet") else None,
                            only_lr_act=lract, max_pos=MAXPOS)
 
 
@@ -59,14 +64,16 @@ def loss_and_grads(cfg, params32, tokens, dtype):
     return loss, n, {k: v.grad.detach().clone() for k, v in params.items()}
 
 
-def fd_check(cfg, params32, tokens, grads, n_entries=20, eps=1e-6, seed=7):
-    """Central differences in float64 on n_entries scalars spread over params."""
+def fd_check(cfg, params32, tokens, grads, n_entries=20, eps=1e-6, seed=7, always=()):
+    """Central differences in float64 on n_entries scalars spread over params,
+    after one entry of each name in always."""
     p64 = {k: v.to(torch.float64).clone() for k, v in params32.items()}
     model = ref.Model(cfg, p64)
     g = torch.Generator().manual_seed(seed)
     names = list(p64)
     # spread over params: every k-th name, plus embed rows that are actually used
-    pick = [names[int(i)] for i in torch.linspace(0, len(names) - 1, n_entries).round().long()]
+    spread = [n for n in names if n not in always]
+    pick = list(always) + [spread[int(i)] for i in torch.linspace(0, len(spread) - 1, n_entries).round().long()]
     used = sorted(set(int(t) for t in ref.windows(tokens, SEQ)[:, :-1].reshape(-1)))
     rows = []
     for name in pick:
@@ -104,8 +111,8 @@ def main():
     assert tokens.tolist() == tok
 
     summary = []
-    for d, mtype, lract, seed in MODELS:
-        cfg = model_cfg(mtype, lract)
+    for d, mtype, lract, seed, layers in MODELS:
+        cfg = model_cfg(mtype, lract, layers)
         mdir = os.path.join(a.out, d)
         ref.save_checkpoint(mdir, cfg, ref.init_params(cfg, seed, **INIT))
         # reload from disk so that everything below starts from the stored F32 bits
@@ -127,7 +134,11 @@ def main():
         if a.check:
             loss32, _, _ = loss_and_grads(cfg, params32, tokens, torch.float32)
             line["loss32_minus_loss64"] = loss32 - loss64
-            rows = fd_check(cfg, params32, tokens, grads)
+            if mtype == "crnet":
+                betas = [k for k in params32 if k.endswith(".cr_beta")]
+                rows = fd_check(cfg, params32, tokens, grads, n_entries=8, always=betas)
+            else:
+                rows = fd_check(cfg, params32, tokens, grads)
             line["fd_max_rel_err"] = max(r[4] for r in rows)
             line["fd_median_rel_err"] = sorted(r[4] for r in rows)[len(rows) // 2]
             line["grad_abs_min_checked"] = min(abs(r[2]) for r in rows)
