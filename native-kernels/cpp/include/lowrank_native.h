@@ -1,0 +1,110 @@
+/*
+ * lowrank_native: CPU kernels for ELAS 2:4 activation sparsity (methods.md §6).
+ *
+ * ---------------------------------------------------------------------------
+ * The 2:4 compressed layout ("S24") of a dense row-major matrix X[rows, cols]
+ * (a row = one token, a column = one feature):
+ *
+ *   G = cols / 4        full groups of 4 consecutive features per row
+ *   T = cols % 4        tail features per row (kept dense, never pruned)
+ *
+ *   vals[rows, 2*G]  float32, contiguous. Row r, group g: vals[r*2G + 2g + 0]
+ *                    is the kept value with the LOWER feature index,
+ *                    vals[r*2G + 2g + 1] the one with the HIGHER index
+ *                    (kept values are in feature order).
+ *   meta[rows, G]    uint8, contiguous, ONE BYTE PER GROUP:
+ *                      bits 0-1 = i0, bits 2-3 = i1, bits 4-7 = 0,
+ *                    where 0 <= i0 < i1 <= 3 are the positions of the two kept
+ *                    features inside the group (features 4g+i0 and 4g+i1).
+ *                    So the byte is one of 0x04,0x08,0x0C,0x09,0x0D,0x0E.
+ *   tail[rows, T]    float32, contiguous, the last T features of every row,
+ *                    copied unchanged (may be NULL when T == 0).
+ *
+ * Selection rule (prune24_compress): in each group keep the two features of
+ * largest magnitude. Magnitude order is the order of the IEEE-754 bit pattern
+ * with the sign bit cleared, i.e. |x| for ordinary numbers, -0 == +0, and a
+ * NaN counts as larger than +inf. Ties go to the LOWER index. This is a total
+ * order, so exactly two features are kept in every group, deterministically,
+ * identically in every code path (reference, scalar, AVX2, AVX-512, Java).
+ *
+ * Kernels only look at bits 0-3 of a metadata byte, so any byte is memory-safe;
+ * bytes not produced by prune24_compress (i0 >= i1) give unspecified values.
+ *
+ * Dense operands are row-major with a leading dimension (elements between the
+ * starts of consecutive rows, >= the row width). Compressed operands are
+ * always contiguous as above. Pointers must not alias outputs.
+ *
+ * beta: Y = beta*Y + product. beta == 0 overwrites Y without reading it
+ * (BLAS convention: NaN/Inf already in Y do not propagate); beta == 1 is the
+ * accumulate variant.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef LOWRANK_NATIVE_H
+#define LOWRANK_NATIVE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LR_API __attribute__((visibility("default")))
+
+/* Instruction-set levels of the fast paths. */
+#define LR_ISA_SCALAR 0 /* portable C++ (compiler-vectorised SSE2 at most) */
+#define LR_ISA_AVX2 1   /* AVX2 + FMA */
+#define LR_ISA_AVX512 2 /* AVX-512 F/BW/VL/DQ/VBMI2 + FMA */
+
+/* Best ISA this CPU supports (runtime check via __builtin_cpu_supports). */
+LR_API int lr_cpu_isa(void);
+/* ISA the dispatcher currently uses. Defaults to lr_cpu_isa(), or to the value
+ * of the environment variable LOWRANK_ISA (scalar|avx2|avx512) if lower. */
+LR_API int lr_get_isa(void);
+/* Force a lower ISA (tests, benchmarks). Clamped to lr_cpu_isa(); returns the
+ * ISA now in use. */
+LR_API int lr_set_isa(int isa);
+LR_API const char* lr_isa_name(int isa);
+
+/* OpenMP thread count used by all kernels (process-wide, not per calling
+ * thread). Default: omp_get_max_threads() at load time (OMP_NUM_THREADS).
+ * n < 1 is treated as 1. */
+LR_API void lr_set_num_threads(int n);
+LR_API int lr_get_num_threads(void);
+
+LR_API const char* lr_version(void);
+
+/* Dense X[rows, cols] (leading dim ldx) -> vals, meta, tail. */
+LR_API void lr_prune24_compress(const float* x, int64_t ldx, int64_t rows, int64_t cols,
+                                float* vals, uint8_t* meta, float* tail);
+
+/* vals, meta, tail -> dense Y[rows, cols] (leading dim ldy); pruned = 0. */
+LR_API void lr_decompress24(const float* vals, const uint8_t* meta, const float* tail,
+                            int64_t rows, int64_t cols, float* y, int64_t ldy);
+
+/* Y[rows, n] = beta*Y + S[rows, cols] . W[cols, n]. W leading dim ldw. */
+LR_API void lr_spmm24_nn(const float* vals, const uint8_t* meta, const float* tail,
+                         int64_t rows, int64_t cols, const float* w, int64_t ldw, int64_t n,
+                         float beta, float* y, int64_t ldy);
+
+/* dW[cols, n] = beta*dW + S^T[cols, rows] . G[rows, n]. */
+LR_API void lr_spmm24_tn(const float* vals, const uint8_t* meta, const float* tail,
+                         int64_t rows, int64_t cols, const float* g, int64_t ldg, int64_t n,
+                         float beta, float* dw, int64_t lddw);
+
+/* The slow, obvious references (single-threaded, double accumulation for the
+ * products). Same contracts as above; used by the tests and benches. */
+LR_API void lr_ref_prune24_compress(const float* x, int64_t ldx, int64_t rows, int64_t cols,
+                                    float* vals, uint8_t* meta, float* tail);
+LR_API void lr_ref_decompress24(const float* vals, const uint8_t* meta, const float* tail,
+                                int64_t rows, int64_t cols, float* y, int64_t ldy);
+LR_API void lr_ref_spmm24_nn(const float* vals, const uint8_t* meta, const float* tail,
+                             int64_t rows, int64_t cols, const float* w, int64_t ldw, int64_t n,
+                             float beta, float* y, int64_t ldy);
+LR_API void lr_ref_spmm24_tn(const float* vals, const uint8_t* meta, const float* tail,
+                             int64_t rows, int64_t cols, const float* g, int64_t ldg, int64_t n,
+                             float beta, float* dw, int64_t lddw);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+// Internal declarations shared by the kernel translation units.
+//
+// Every kernel file (kernels/<name>.cpp) is compiled once per ISA with
+// -DLR_ISA=0 (scalar), 1 (AVX2+FMA) and 2 (AVX-512); LR_SUFFIX(name) gives
+// the per-ISA symbol. The LR_ISA=0 compilation also holds the slow reference
+// and the public C entry point that dispatches on lr_get_isa().
+//
+// ODR caution: SIMD translation units must not instantiate inline functions
+// or templates that other TUs also instantiate (std::min, std::vector, ...),
+// because the linker may keep the AVX-512 copy for everyone. Everything in a
+// SIMD TU lives in an anonymous namespace except its LR_SUFFIX entry points.
+#ifndef LOWRANK_INTERNAL_H
+#define LOWRANK_INTERNAL_H
+
+#include <stdint.h>
+#include "lowrank_native.h"
+
+#ifndef LR_ISA
+#define LR_ISA 0
+#endif
+
+#if LR_ISA == 2
+#define LR_SUFFIX(name) name##_avx512
+#elif LR_ISA == 1
+#define LR_SUFFIX(name) name##_avx2
+#else
+#define LR_SUFFIX(name) name##_scalar
+#endif
+
+#define LR_DECLARE_ISA_VARIANTS(name, params) \
+  void name##_scalar params;                  \
+  void name##_avx2 params;                    \
+  void name##_avx512 params;
+
+namespace lr {
+
+LR_DECLARE_ISA_VARIANTS(prune24_compress,
+                        (const float* x, int64_t ldx, int64_t rows, int64_t cols, float* vals,
+                         uint8_t* meta, float* tail))
+LR_DECLARE_ISA_VARIANTS(decompress24,
+                        (const float* vals, const uint8_t* meta, const float* tail, int64_t rows,
+                         int64_t cols, float* y, int64_t ldy))
+LR_DECLARE_ISA_VARIANTS(spmm24_nn,
+                        (const float* vals, const uint8_t* meta, const float* tail, int64_t rows,
+                         int64_t cols, const float* w, int64_t ldw, int64_t n, float beta, float* y,
+                         int64_t ldy))
+LR_DECLARE_ISA_VARIANTS(spmm24_tn,
+                        (const float* vals, const uint8_t* meta, const float* tail, int64_t rows,
+                         int64_t cols, const float* g, int64_t ldg, int64_t n, float beta, float* dw,
+                         int64_t lddw))
+
+// Threads to use for a kernel doing about `work` multiply-adds / element ops:
+// small problems run on the calling thread (thread start-up would dominate).
+int threads_for(double work);
+
+// Metadata helpers (same tables everywhere). Nibble = meta & 15.
+//   kNibKeep[nib]  : 4-bit keep mask (1<<i0)|(1<<i1)
+//   kKeepMeta[keep]: meta byte for a 4-bit keep mask with exactly 2 bits set
+//                    (other masks map to 0, never produced by the kernels)
+//   kNibClass[nib] : pair class 0..5 of (i0,i1), or 6 for an invalid nibble
+//   kClassPair[c]  : (i0, i1) of class c
+extern const uint8_t kNibKeep[16];
+extern const uint8_t kKeepMeta[16];
+extern const uint8_t kNibClass[16];
+extern const uint8_t kClassPair[6][2];
+
+}  // namespace lr
+
+#endif
