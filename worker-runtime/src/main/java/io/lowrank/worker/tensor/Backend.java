@@ -67,6 +67,44 @@ public interface Backend extends AutoCloseable {
     /** Backward of {@link #gatedProduct}: writes dGate and dUp. */
     void gatedProductBackward(Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp, boolean siluOnGate);
 
+    // ---- ELAS: squared ReLU and 2:4 structured sparsity (methods.md section 6) ----
+
+    /** y = ReLU(x)^2 (y may alias x). */
+    void reluSquare(Tensor x, Tensor y);
+
+    /** Backward of {@link #reluSquare}: dx = 2 ReLU(x) * dy (dx may alias dy). */
+    void reluSquareBackward(Tensor x, Tensor dy, Tensor dx);
+
+    /**
+     * 2:4 pruning of X [rows, cols] into its compressed form. Per row, in every group of 4
+     * consecutive columns the 2 entries of largest magnitude are kept (ties: the lower column wins),
+     * the other 2 are dropped; the last cols % 4 columns (the tail) are kept densely.
+     * <ul>
+     *   <li>{@code values [rows, values24Cols(cols)]}: per group its 2 kept values, lower column
+     *       first (2 * (cols/4) values), then the tail values;</li>
+     *   <li>{@code meta [rows, meta24Cols(cols)]}: the kept positions, 2 bits each (0..3 inside the
+     *       group): group g of a row is the nibble {@code i0 | i1 << 2} (i0 &lt; i1) at bits
+     *       {@code 4 * (g % 4)} of word {@code g / 4}. A word (16 bits) is stored as an exact
+     *       integer value in the float32/float64 element.</li>
+     * </ul>
+     */
+    void prune24(Tensor x, Tensor values, Tensor meta);
+
+    /** X [rows, cols] = the 2:4 matrix (values, meta) with zeros at the dropped positions. */
+    void decompress24(Tensor values, Tensor meta, Tensor x);
+
+    /** Y [rows, n] = S W + beta Y, S [rows, cols] in 2:4 form (values, meta), W [cols, n] dense. */
+    void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta);
+
+    /** dW [cols, n] = S^T G + beta dW, S [rows, cols] in 2:4 form (values, meta), G [rows, n] dense. */
+    void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta);
+
+    /** Columns of the values of a 2:4 compressed matrix with {@code cols} columns: half the groups' plus the tail. */
+    static int values24Cols(int cols) { return 2 * (cols / 4) + cols % 4; }
+
+    /** Columns of the metadata of a 2:4 compressed matrix: one element per 4 groups (16 bits). */
+    static int meta24Cols(int cols) { return (cols / 4 + 3) / 4; }
+
     // ---- normalisation, position, attention ----
 
     /** out = weight * x / sqrt(mean(x^2) + eps) per row of x [rows, d]; invRms[rows] saved for backward. */

@@ -76,6 +76,97 @@ final class Kernels {
         }
     }
 
+    // ---- ELAS: squared ReLU and 2:4 sparsity (layout: Backend#prune24) ----
+
+    void reluSquare(Tensor x, Tensor y) {
+        sameSize(x, y);
+        for (int i = 0; i < x.size; i++) {
+            double r = Math.max(x.get(i), 0.0);
+            y.set(i, r * r);
+        }
+    }
+
+    void reluSquareBackward(Tensor x, Tensor dy, Tensor dx) {
+        sameSize(x, dy); sameSize(x, dx);
+        for (int i = 0; i < x.size; i++) dx.set(i, 2.0 * Math.max(x.get(i), 0.0) * dy.get(i));
+    }
+
+    /** The 2 kept positions (0..3) of the group at o: largest magnitudes, the lower index on ties; as i0 | i1 << 2. */
+    static int keep24(Tensor x, int o) {
+        int first = 0;
+        for (int i = 1; i < 4; i++) if (Math.abs(x.get(o + i)) > Math.abs(x.get(o + first))) first = i;
+        int second = first == 0 ? 1 : 0;
+        for (int i = second + 1; i < 4; i++) {
+            if (i != first && Math.abs(x.get(o + i)) > Math.abs(x.get(o + second))) second = i;
+        }
+        return Math.min(first, second) | Math.max(first, second) << 2;
+    }
+
+    /** Column of the k-th stored value of a 2:4 row whose metadata starts at m0. */
+    static int keptColumn(Tensor meta, int m0, int k, int groups) {
+        if (k >= 2 * groups) return 4 * groups + (k - 2 * groups);          // dense tail
+        int g = k / 2;
+        int nibble = ((int) meta.get(m0 + g / 4) >>> (4 * (g % 4))) & 0xF;
+        return 4 * g + ((k & 1) == 0 ? nibble & 3 : nibble >>> 2);
+    }
+
+    void prune24(Tensor x, Tensor values, Tensor meta) {
+        int rows = x.dim(0), cols = x.dim(1), groups = cols / 4;
+        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+        for (int r = 0; r < rows; r++) {
+            for (int w = 0; w < mc; w++) meta.set(r * mc + w, 0.0);
+            for (int g = 0; g < groups; g++) {
+                int o = r * cols + 4 * g, keep = keep24(x, o);
+                values.set(r * vc + 2 * g, x.get(o + (keep & 3)));
+                values.set(r * vc + 2 * g + 1, x.get(o + (keep >>> 2)));
+                int w = r * mc + g / 4;
+                meta.set(w, (int) meta.get(w) | keep << (4 * (g % 4)));
+            }
+            for (int k = 2 * groups; k < vc; k++) values.set(r * vc + k, x.get(r * cols + keptColumn(meta, r * mc, k, groups)));
+        }
+    }
+
+    void decompress24(Tensor values, Tensor meta, Tensor x) {
+        int rows = x.dim(0), cols = x.dim(1), groups = cols / 4;
+        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+        fill(x, 0.0);
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < vc; k++) x.set(r * cols + keptColumn(meta, r * mc, k, groups), values.get(r * vc + k));
+        }
+    }
+
+    /** Y = S W + beta Y: row r of Y is the sum over the kept (column c, value v) of row r of v * W[c, :]. */
+    void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta) {
+        int rows = y.dim(0), n = y.dim(1), cols = w.dim(0), groups = cols / 4;
+        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+        double[] acc = new double[n];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < n; j++) acc[j] = beta == 0.0 ? 0.0 : beta * y.get(r * n + j);
+            for (int k = 0; k < vc; k++) {
+                double v = values.get(r * vc + k);
+                int c = keptColumn(meta, r * mc, k, groups);
+                for (int j = 0; j < n; j++) acc[j] += v * w.get(c * n + j);
+            }
+            for (int j = 0; j < n; j++) y.set(r * n + j, acc[j]);
+        }
+    }
+
+    /** dW = S^T G + beta dW: every kept (row r, column c, value v) adds v * G[r, :] to row c of dW. */
+    void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta) {
+        int rows = g.dim(0), n = g.dim(1), cols = dw.dim(0), groups = cols / 4;
+        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+        double[] acc = new double[cols * n];
+        for (int i = 0; i < acc.length; i++) acc[i] = beta == 0.0 ? 0.0 : beta * dw.get(i);
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < vc; k++) {
+                double v = values.get(r * vc + k);
+                int c = keptColumn(meta, r * mc, k, groups);
+                for (int j = 0; j < n; j++) acc[c * n + j] += v * g.get(r * n + j);
+            }
+        }
+        for (int i = 0; i < acc.length; i++) dw.set(i, acc[i]);
+    }
+
     void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
         sameSize(x, out);
         int d = w.size, rows = x.size / d;

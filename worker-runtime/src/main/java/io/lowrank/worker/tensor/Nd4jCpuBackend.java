@@ -146,6 +146,46 @@ public final class Nd4jCpuBackend implements Backend {
         }
         if (fk != null) fk.rope(x, seqLen, heads, cos, sin, inverse); else kernels.rope(x, seqLen, heads, cos, sin, inverse);
     }
+    @Override public void reluSquare(Tensor x, Tensor y) {
+        Kernels.sameSize(x, y);
+        if (fk != null) fk.reluSquare(x, y); else kernels.reluSquare(x, y);
+    }
+    @Override public void reluSquareBackward(Tensor x, Tensor dy, Tensor dx) {
+        Kernels.sameSize(x, dy); Kernels.sameSize(x, dx);
+        if (fk != null) fk.reluSquareBackward(x, dy, dx); else kernels.reluSquareBackward(x, dy, dx);
+    }
+    @Override public void prune24(Tensor x, Tensor values, Tensor meta) {
+        if (x.rank() != 2) throw new IllegalArgumentException("prune24: X " + x + " is not a matrix");
+        check24("prune24", values, meta, x.dim(0), x.dim(1));
+        checkMatrix("X", x, 0, x.dim(0), x.dim(1), x.dim(1));
+        if (fk != null) fk.prune24(x, values, meta); else kernels.prune24(x, values, meta);
+    }
+    @Override public void decompress24(Tensor values, Tensor meta, Tensor x) {
+        if (x.rank() != 2) throw new IllegalArgumentException("decompress24: X " + x + " is not a matrix");
+        check24("decompress24", values, meta, x.dim(0), x.dim(1));
+        checkMatrix("X", x, 0, x.dim(0), x.dim(1), x.dim(1));
+        if (fk != null) fk.decompress24(values, meta, x); else kernels.decompress24(values, meta, x);
+    }
+    @Override public void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta) {
+        check24("spmm24", values, meta, y.dim(0), w.dim(0));
+        if (w.rank() != 2 || y.rank() != 2 || w.dim(1) != y.dim(1)) throw new IllegalArgumentException("spmm24: W " + w + " and Y " + y + " disagree");
+        if (fk != null) fk.spmm24(values, meta, w, y, beta); else kernels.spmm24(values, meta, w, y, beta);
+    }
+    @Override public void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta) {
+        check24("spmm24T", values, meta, g.dim(0), dw.dim(0));
+        if (g.rank() != 2 || dw.rank() != 2 || g.dim(1) != dw.dim(1)) throw new IllegalArgumentException("spmm24T: G " + g + " and dW " + dw + " disagree");
+        if (fk != null) fk.spmm24T(values, meta, g, dw, beta); else kernels.spmm24T(values, meta, g, dw, beta);
+    }
+
+    /** values [rows, values24Cols(cols)] and meta [rows, meta24Cols(cols)] of this backend's type. */
+    private void check24(String op, Tensor values, Tensor meta, int rows, int cols) {
+        if (values.dtype != dtype || meta.dtype != dtype) throw new IllegalArgumentException(op + ": " + values + ", " + meta + " on a " + dtype + " backend");
+        if (values.rank() != 2 || values.dim(0) != rows || values.dim(1) != Backend.values24Cols(cols)
+                || meta.rank() != 2 || meta.dim(0) != rows || meta.dim(1) != Backend.meta24Cols(cols)) {
+            throw new IllegalArgumentException(op + ": values " + values + " / meta " + meta + " are not the 2:4 form of [" + rows + ", " + cols
+                    + "] (values [" + rows + ", " + Backend.values24Cols(cols) + "], meta [" + rows + ", " + Backend.meta24Cols(cols) + "])");
+        }
+    }
     @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
     @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }
     @Override public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {

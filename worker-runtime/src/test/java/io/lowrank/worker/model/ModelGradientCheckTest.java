@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ModelGradientCheckTest {
 
     @ParameterizedTest
-    @CsvSource({"full,false", "cola,false", "cola,true", "cola-m,false", "cola-m,true", "crnet,false"})
+    @CsvSource({"full,false", "cola,false", "cola,true", "cola-m,false", "cola-m,true", "crnet,false", "elas,false"})
     void everyParameterMatchesFiniteDifferences(String type, boolean onlyLrAct) {
         ModelConfig c = TinyConfigs.of(LayerType.parse(type), onlyLrAct);
         try (Backend be = new Nd4jCpuBackend(DType.F64, 1)) {
