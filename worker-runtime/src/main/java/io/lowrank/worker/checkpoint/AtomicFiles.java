@@ -27,23 +27,43 @@ public final class AtomicFiles {
         void write(OutputStream out) throws IOException;
     }
 
+    /** Writes the content of a file and returns a value computed while writing (e.g. a checksum). */
+    @FunctionalInterface
+    public interface ResultWriter<T> {
+        T write(OutputStream out) throws IOException;
+    }
+
     /** Atomically replaces {@code target} with what {@code writer} writes. Creates parent dirs. */
     public static void write(Path target, StreamWriter writer) throws IOException {
+        writeReturning(target, out -> {
+            writer.write(out);
+            return null;
+        });
+    }
+
+    /**
+     * Atomically replaces {@code target}: the content goes to a hidden temp file in the same
+     * directory, is synced, then renamed over the target, so readers see the old file or the whole
+     * new one, never a part. Returns what {@code writer} returned.
+     */
+    public static <T> T writeReturning(Path target, ResultWriter<T> writer) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path tmp = createTempFile(dir, "." + abs.getFileName() + ".tmp-");
         boolean moved = false;
         try {
+            T result;
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                writer.write(out);
+                result = writer.write(out);
                 out.flush();
                 ch.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             moved = true;
             fsyncDirectory(dir);
+            return result;
         } finally {
             if (!moved) {
                 try {

@@ -1,5 +1,7 @@
 package io.lowrank.worker.data;
 
+import io.lowrank.worker.checkpoint.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -122,7 +124,6 @@ public final class NpyTokens {
                 buf.putInt(id);
             }
             out.write(buf.array(), 0, buf.position());
-            return null;
         });
     }
 

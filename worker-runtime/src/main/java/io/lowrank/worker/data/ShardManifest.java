@@ -1,5 +1,7 @@
 package io.lowrank.worker.data;
 
+import io.lowrank.worker.checkpoint.AtomicFiles;
+
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -57,7 +59,6 @@ public record ShardManifest(String format, int formatVersion, String tokenizer, 
         AtomicFiles.write(dir.resolve(FILE_NAME), out -> {
             out.write(mapper().writeValueAsBytes(this));
             out.write('\n');
-            return null;
         });
     }
 

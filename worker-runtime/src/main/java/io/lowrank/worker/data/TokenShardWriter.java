@@ -1,5 +1,7 @@
 package io.lowrank.worker.data;
 
+import io.lowrank.worker.checkpoint.AtomicFiles;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -29,7 +31,7 @@ public final class TokenShardWriter {
      */
     public static TokenShard.Header write(Path file, int[] tokens, int offset, int length, int vocabSize)
             throws IOException {
-        return AtomicFiles.write(file, out -> write(out, tokens, offset, length, vocabSize, file.toString()));
+        return AtomicFiles.writeReturning(file, out -> write(out, tokens, offset, length, vocabSize, file.toString()));
     }
 
     /**
