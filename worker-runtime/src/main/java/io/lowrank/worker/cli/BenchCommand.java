@@ -27,7 +27,7 @@ import java.util.SplittableRandom;
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
 final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static int run(String[] argv) throws Exception {
@@ -36,7 +36,8 @@ final class BenchCommand {
         switch (suite) {
             case "train": return train(a);
             case "sgemm": return sgemm(a);
-            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm)");
+            case "spmm24": return spmm24(a);
+            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24)");
         }
     }
 
@@ -212,6 +213,69 @@ final class BenchCommand {
             System.out.println(out);
         }
         return 0;
+    }
+
+    /**
+     * The ELAS down-projection's forward product t = y2s W_in at a preset's shapes: y2s the 2:4 form
+     * of ReLU(y1)^2 [tokens, intermediate_size] (y1 standard normal), W_in [intermediate_size, rank].
+     * The backend's spmm24 against the dense sgemm (backend matmul) of the decompressed y2s, in the
+     * same run and alternating, medians of --steps (7) after --warmup (2); rel_err = |t_sparse -
+     * t_dense| / |t_dense|. native: whether the native kernels ran (else Sparse24Java). Run with
+     * OMP_WAIT_POLICY=passive (bin/lowrank's default): spinning OpenMP threads of the sparse kernel
+     * would slow the dense product that follows it.
+     */
+    static int spmm24(Args a) throws Exception {
+        String preset = a.required("preset");
+        int tokens = a.intValue("tokens", 2048), reps = a.intValue("steps", 7), warmup = a.intValue("warmup", 2);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        ModelConfig mc = TrainCommand.applySets(RunConfig.load(preset, "elas"), a).model(32000);
+        int cols = mc.intermediateSize, n = mc.rank;
+        try (Nd4jCpuBackend be = new Nd4jCpuBackend(DType.F32, threads)) {
+            Tensor y2 = be.allocate(tokens, cols), dense = be.allocate(tokens, cols), w = be.allocate(cols, n);
+            Tensor ySparse = be.allocate(tokens, n), yDense = be.allocate(tokens, n);
+            SplittableRandom r = new SplittableRandom(5);
+            for (int i = 0; i < y2.size; i++) y2.set(i, nextGaussian(r));
+            be.reluSquare(y2, y2);
+            double scale = 1.0 / Math.sqrt(cols);
+            for (int i = 0; i < w.size; i++) w.set(i, nextGaussian(r) * scale);
+            Backend.Sparse24 s = be.allocateSparse24(tokens, cols);
+            be.prune24(y2, s);
+            be.decompress24(s, dense);
+            double[] sparseMs = new double[reps], denseMs = new double[reps];
+            for (int i = -warmup; i < reps; i++) {
+                long t0 = System.nanoTime();
+                be.spmm24(s, w, ySparse, 0.0);
+                long t1 = System.nanoTime();
+                be.matmul(dense, false, w, false, yDense, 0.0);
+                long t2 = System.nanoTime();
+                if (i >= 0) {
+                    sparseMs[i] = (t1 - t0) / 1e6;
+                    denseMs[i] = (t2 - t1) / 1e6;
+                }
+            }
+            double diff = 0, ref = 0;
+            for (int i = 0; i < yDense.size; i++) {
+                double d = ySparse.get(i) - yDense.get(i);
+                diff += d * d;
+                ref += yDense.get(i) * yDense.get(i);
+            }
+            double sp = median(sparseMs), de = median(denseMs);
+            ObjectNode out = JSON.createObjectNode();
+            out.put("suite", "spmm24").put("sparse_ms", sp).put("dense_ms", de).put("speedup", de / sp)
+                    .put("rel_err", Math.sqrt(diff / ref)).put("native", be.nativeSparse24()).put("preset", preset)
+                    .put("rows", tokens).put("cols", cols).put("n", n).put("threads", threads).put("reps", reps)
+                    .put("warmup", warmup).put("backend", be.describe())
+                    .put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));   // bin/lowrank: passive
+            out.putPOJO("sparse_ms_all", sparseMs);
+            out.putPOJO("dense_ms_all", denseMs);
+            System.out.println(JSON.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    private static double nextGaussian(SplittableRandom r) {
+        double u = 1.0 - r.nextDouble(), v = r.nextDouble();
+        return Math.sqrt(-2.0 * Math.log(u)) * Math.cos(2.0 * Math.PI * v);
     }
 
     static double median(double[] v) {

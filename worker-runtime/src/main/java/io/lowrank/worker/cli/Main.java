@@ -16,7 +16,8 @@ public final class Main {
             "  eval   --model DIR --tokens FILE --seq-len N [--batch B] [--dtype float32|float64]",
             "  grad   --model DIR --tokens FILE --seq-len N --out FILE.safetensors [--batch B] [--dtype float32|float64]",
             "  bench  --preset P --layer full|cola --seq-len 256 --batch B --steps S [--threads T] [--warmup W]",
-            "  bench  --suite sgemm [--size N] [--threads T]");
+            "  bench  --suite sgemm [--size N] [--threads T]",
+            "  bench  --suite spmm24 --preset P [--tokens 2048] [--steps 7] [--warmup 2] [--threads T]");
 
     public static void main(String[] argv) {
         System.exit(run(argv));

@@ -17,6 +17,7 @@ final class ActivationPlan {
     private final Backend be;
     private final boolean recompute;
     private final Map<String, Tensor> shared = new HashMap<>();
+    private final Map<String, Backend.Sparse24> shared24 = new HashMap<>();
     private long savedBytes, sharedBytes;
 
     ActivationPlan(Backend be, boolean recompute) {
@@ -45,6 +46,23 @@ final class ActivationPlan {
             throw new IllegalStateException("shared activation '" + name + "' requested with two shapes");
         }
         return t;
+    }
+
+    /**
+     * A 2:4 compressed matrix that a layer writes and reads within one forward or one backward
+     * step (the backward re-derives it): one per model, shared by all layers under every policy,
+     * allocated on first request. Its bytes (values, tail and metadata) count as shared.
+     */
+    Backend.Sparse24 sharedSparse24(String name, int rows, int cols) {
+        Backend.Sparse24 s = shared24.get(name);
+        if (s == null) {
+            s = be.allocateSparse24(rows, cols);
+            sharedBytes += s.bytes();
+            shared24.put(name, s);
+        } else if (s.rows != rows || s.cols != cols) {
+            throw new IllegalStateException("shared 2:4 activation '" + name + "' requested with two shapes");
+        }
+        return s;
     }
 
     private static long sizeOf(int[] shape) {

@@ -25,9 +25,10 @@ import io.lowrank.worker.tensor.Tensor;
  * layer-shared work memory, and the sparse products read it directly in that form.
  *
  * <p>Work memory: ELAS has no gate, so the model's gate-gradient scratch {@code Scratch.dGate}
- * [rows, ff] holds y2, and {@code Scratch.dUp} holds the compressed y2s (values then metadata,
- * ff/2 + ff/16 elements); {@code Scratch.dAct} carries dy2 and then dy1. All three are shared by the
- * layers: nothing of ff size is allocated per layer besides y1.
+ * [rows, ff] holds y2; the compressed y2s is one {@link Backend.Sparse24} per model (ff/2 values,
+ * the ff%4 tail and ff/4 metadata bytes per token, in the native kernels' layout), taken from the
+ * activation plan as shared memory; {@code Scratch.dAct} carries dy2 and then dy1. All are shared
+ * by the layers: nothing of ff size is allocated per layer besides y1.
  */
 final class ElasMlp implements Mlp {
     private final Backend be;
@@ -35,7 +36,7 @@ final class ElasMlp implements Mlp {
     private final ModelSwitches switches;
     private final Tensor y1;                 // [rows, ff]: saved
     private final Tensor y2;                 // [rows, ff]: work (Scratch.dGate)
-    private final Tensor y2sValues, y2sMeta; // 2:4 form of y2s: work (in Scratch.dUp)
+    private final Backend.Sparse24 y2s;      // 2:4 form of y2s: work, one per model (ActivationPlan.sharedSparse24)
     private final Tensor dy;                 // [rows, ff]: dy2, then dy1 in place (Scratch.dAct)
     private boolean sparse;                  // the mode of the last forward: its backward must match it
 
@@ -49,9 +50,7 @@ final class ElasMlp implements Mlp {
         this.switches = switches;
         this.y1 = plan.saved(rows, ff);
         this.y2 = s.dGate;
-        int vc = Backend.values24Cols(ff), mc = Backend.meta24Cols(ff);
-        this.y2sValues = s.dUp.view(0, rows, vc);
-        this.y2sMeta = s.dUp.view(rows * vc, rows, mc);
+        this.y2s = plan.sharedSparse24("elas.y2s", rows, ff);
         this.dy = s.dAct;
         if (y2.size != rows * ff || dy.size != rows * ff) throw new IllegalArgumentException("ELAS scratch does not hold [" + rows + ", " + ff + "]");
     }
@@ -62,8 +61,8 @@ final class ElasMlp implements Mlp {
         up.forward(n, y1);                                   // y1 = up(n)
         be.reluSquare(y1, y2);                               // y2 = ReLU(y1)^2
         if (sparse) {
-            be.prune24(y2, y2sValues, y2sMeta);              // y2s = 2:4(y2), compressed
-            be.spmm24(y2sValues, y2sMeta, down.wIn.value, down.bottleneck(), 0.0);   // t = y2s W_in
+            be.prune24(y2, y2s);                             // y2s = 2:4(y2), compressed
+            be.spmm24(y2s, down.wIn.value, down.bottleneck(), 0.0);   // t = y2s W_in
             down.expand(out);                                // out = t W_out^T
         } else {
             down.forward(y2, out);                           // dense warmup
@@ -80,8 +79,8 @@ final class ElasMlp implements Mlp {
         be.reluSquare(y1, y2);                               // y2 again, from the saved y1
         Tensor dt = down.backwardOut(dOut);                  // dW_out += dOut^T t ; dt = dOut W_out
         if (sparse) {
-            be.prune24(y2, y2sValues, y2sMeta);              // the forward's y2s again
-            be.spmm24T(y2sValues, y2sMeta, dt, down.wIn.grad, 1.0);   // dW_in += y2s^T dt
+            be.prune24(y2, y2s);                             // the forward's y2s again
+            be.spmm24T(y2s, dt, down.wIn.grad, 1.0);         // dW_in += y2s^T dt
         } else {
             be.matmul(y2, true, dt, false, down.wIn.grad, 1.0);       // dW_in += y2^T dt
         }

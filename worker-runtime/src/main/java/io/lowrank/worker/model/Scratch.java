@@ -12,7 +12,7 @@ final class Scratch {
     final Tensor dInputNorm;  // [N, d] a block's gradient through its input norm
     final Tensor dNorm;       // [N, d] gradient w.r.t. a norm output
     final Tensor dq, dk, dv, dAttn;   // [N, d]
-    final Tensor dGate, dUp, dAct;    // [N, ff]
+    final Tensor dGate, dUp, dAct;    // [N, ff]; dUp is null for ELAS (no gate: dGate holds y2, dAct dy)
     final Tensor dBottleneck; // [N, r] CoLA, or null
 
     Scratch(Backend be, ModelConfig c, int rows, int seqLen) {
@@ -26,7 +26,7 @@ final class Scratch {
         dv = be.allocate(rows, d);
         dAttn = be.allocate(rows, d);
         dGate = be.allocate(rows, ff);
-        dUp = be.allocate(rows, ff);
+        dUp = c.layerType == LayerType.ELAS ? null : be.allocate(rows, ff);
         dAct = be.allocate(rows, ff);
         dBottleneck = c.layerType == LayerType.FULL ? null : be.allocate(rows, c.rank);
     }

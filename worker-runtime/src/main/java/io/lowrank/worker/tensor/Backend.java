@@ -1,5 +1,7 @@
 package io.lowrank.worker.tensor;
 
+import java.nio.ByteBuffer;
+
 /**
  * The seam under the model: every numeric operation the model needs, nothing more. Model code
  * never touches ND4J (or CUDA) directly; a backend owns memory and kernels.
@@ -76,34 +78,88 @@ public interface Backend extends AutoCloseable {
     void reluSquareBackward(Tensor x, Tensor dy, Tensor dx);
 
     /**
-     * 2:4 pruning of X [rows, cols] into its compressed form. Per row, in every group of 4
-     * consecutive columns the 2 entries of largest magnitude are kept (ties: the lower column wins),
-     * the other 2 are dropped; the last cols % 4 columns (the tail) are kept densely.
+     * A 2:4 compressed matrix S [rows, cols] (row = token, column = feature), allocated by the
+     * backend and only ever written by {@link #prune24}. Its layout is the native kernels' (see
+     * {@code io.lowrank.nativekernels.Sparse24Layout}), so that they work on these buffers with no
+     * copy. With G = cols / 4 groups of 4 columns and T = cols % 4 tail columns:
      * <ul>
-     *   <li>{@code values [rows, values24Cols(cols)]}: per group its 2 kept values, lower column
-     *       first (2 * (cols/4) values), then the tail values;</li>
-     *   <li>{@code meta [rows, meta24Cols(cols)]}: the kept positions, 2 bits each (0..3 inside the
-     *       group): group g of a row is the nibble {@code i0 | i1 << 2} (i0 &lt; i1) at bits
-     *       {@code 4 * (g % 4)} of word {@code g / 4}. A word (16 bits) is stored as an exact
-     *       integer value in the float32/float64 element.</li>
+     *   <li>{@link #values} [rows, 2G] of the backend's dtype: per group its 2 kept values, lower
+     *       column first;</li>
+     *   <li>{@link #tail} [rows, T] of the backend's dtype: the last T columns, dense (a view of
+     *       the same allocation as the values; empty when T = 0);</li>
+     *   <li>meta [rows, G] bytes off-heap (a direct buffer the backend allocates once): the kept
+     *       positions of group g of a row are bits 0-1 (i0) and 2-3 (i1) of its byte, i0 &lt; i1.</li>
      * </ul>
+     * Selection: in every group the 2 entries of largest magnitude, compared as the IEEE bits with
+     * the sign cleared (|x| order, -0 == +0, NaN above +inf); ties go to the lower column.
      */
-    void prune24(Tensor x, Tensor values, Tensor meta);
+    final class Sparse24 {
+        public final int rows, cols;
+        /** [rows, 2 * (cols / 4)]: the kept values of the groups. */
+        public final Tensor values;
+        /** [rows, cols % 4]: the dense tail. */
+        public final Tensor tail;
+        final ByteBuffer meta;      // rows * (cols / 4) bytes, absolute indexing, direct
+        final long metaAddress;     // native address of meta byte 0
+        final Backend owner;        // the backend that allocated it (the only one that may use it)
 
-    /** X [rows, cols] = the 2:4 matrix (values, meta) with zeros at the dropped positions. */
-    void decompress24(Tensor values, Tensor meta, Tensor x);
+        Sparse24(Backend owner, int rows, int cols, Tensor values, Tensor tail, ByteBuffer meta, long metaAddress) {
+            this.owner = owner;
+            this.rows = rows;
+            this.cols = cols;
+            this.values = values;
+            this.tail = tail;
+            this.meta = meta;
+            this.metaAddress = metaAddress;
+        }
 
-    /** Y [rows, n] = S W + beta Y, S [rows, cols] in 2:4 form (values, meta), W [cols, n] dense. */
-    void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta);
+        public DType dtype() { return values.dtype; }
+        public int groups() { return cols / 4; }
+        public int tailWidth() { return cols % 4; }
 
-    /** dW [cols, n] = S^T G + beta dW, S [rows, cols] in 2:4 form (values, meta), G [rows, n] dense. */
-    void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta);
+        /** The metadata byte of group g of row r (bits 0-1 = i0, bits 2-3 = i1). */
+        public int meta(int r, int g) {
+            if (r < 0 || r >= rows || g < 0 || g >= groups()) throw new IndexOutOfBoundsException("meta(" + r + ", " + g + ") of " + this);
+            return meta.get(r * groups() + g) & 0xFF;
+        }
 
-    /** Columns of the values of a 2:4 compressed matrix with {@code cols} columns: half the groups' plus the tail. */
-    static int values24Cols(int cols) { return 2 * (cols / 4) + cols % 4; }
+        /** A copy of the metadata, [rows, G] row-major. */
+        public byte[] metaBytes() {
+            byte[] b = new byte[rows * groups()];
+            meta.get(0, b);
+            return b;
+        }
 
-    /** Columns of the metadata of a 2:4 compressed matrix: one element per 4 groups (16 bits). */
-    static int meta24Cols(int cols) { return (cols / 4 + 3) / 4; }
+        /** Bytes held: values and tail of the backend's dtype plus one metadata byte per group. */
+        public long bytes() { return bytes(values.dtype, rows, cols); }
+
+        /** Bytes of the 2:4 form of a [rows, cols] matrix of the given dtype. */
+        public static long bytes(DType dtype, int rows, int cols) {
+            return (long) rows * (2 * (cols / 4) + cols % 4) * dtype.bytes + (long) rows * (cols / 4);
+        }
+
+        @Override
+        public String toString() { return "Sparse24[" + rows + ", " + cols + "] " + values.dtype; }
+    }
+
+    /** Allocates the 2:4 form of a [rows, cols] matrix (contents unspecified until {@link #prune24}). Counted by {@link #memory()}. */
+    Sparse24 allocateSparse24(int rows, int cols);
+
+    /**
+     * S = 2:4(X) for X [rows, cols] = [s.rows, s.cols]: per row, in every group of 4 consecutive
+     * columns the 2 entries of largest magnitude are kept (the order of {@link Sparse24}), the other
+     * 2 dropped; the last cols % 4 columns are kept densely.
+     */
+    void prune24(Tensor x, Sparse24 s);
+
+    /** X [rows, cols] = S with zeros at the dropped positions. */
+    void decompress24(Sparse24 s, Tensor x);
+
+    /** Y [rows, n] = S W + beta Y, W [cols, n] dense; beta = 0 overwrites Y without reading it. */
+    void spmm24(Sparse24 s, Tensor w, Tensor y, double beta);
+
+    /** dW [cols, n] = S^T G + beta dW, G [rows, n] dense; beta = 0 overwrites dW without reading it. */
+    void spmm24T(Sparse24 s, Tensor g, Tensor dw, double beta);
 
     // ---- normalisation, position, attention ----
 

@@ -1,5 +1,9 @@
 package io.lowrank.worker.tensor;
 
+import io.lowrank.nativekernels.Sparse24;
+import io.lowrank.nativekernels.Sparse24Java;
+
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
 /**
@@ -11,10 +15,20 @@ import java.nio.FloatBuffer;
 final class FloatKernels {
     private final WorkerPool pool;
 
-    FloatKernels(WorkerPool pool) {
+    private final int threads;
+    private final boolean nativeSparse24;
+    private double[] partial = new double[0];   // per-thread partial sums (rmsNorm dWeight), grown once per shape
+
+    /** nativeSparse24: run the 2:4 operations in the native kernels (the caller checked that they loaded). */
+    FloatKernels(WorkerPool pool, int threads, boolean nativeSparse24) {
         this.pool = pool;
-        this.partRows = new float[pool.parts()][][];
-        this.pruneRows = new float[pool.parts()][][];
+        this.threads = threads;
+        this.nativeSparse24 = nativeSparse24;
+    }
+
+    private double[] partialSums(int n) {
+        if (partial.length < n) partial = new double[n];
+        return partial;
     }
 
     /** Cephes expf: range reduction by ln2 and a degree-6 polynomial; exact to ~1 ulp on [-87, 88]. */
@@ -148,43 +162,7 @@ final class FloatKernels {
         });
     }
 
-    // ---- ELAS: squared ReLU and 2:4 sparsity (layout: Backend#prune24) ----
-    // The sparse products run their inner loops on heap copies of the rows of the dense operand (W,
-    // or G) and on per-thread heap accumulator rows, each its own float[] starting at index 0: C2
-    // vectorizes y[j] += a * x[j] over such arrays, but neither loops over a direct FloatBuffer nor
-    // (JDK 17) loops whose operands sit at different variable offsets of one array. The copies are
-    // reused across calls and grown on demand.
-
-    private float[][] denseRows = new float[0][];
-    private final float[][][] partRows;
-
-    /** The rows of the dense matrix t [rows, n] on the heap (reused arrays). */
-    private float[][] rowsOnHeap(Tensor t) {
-        int rows = t.dim(0), n = t.dim(1);
-        if (denseRows.length < rows || (rows > 0 && denseRows[0].length != n)) {
-            denseRows = new float[Math.max(rows, denseRows.length)][n];
-        }
-        FloatBuffer f = t.storage.f;
-        for (int r = 0; r < rows; r++) f.get(t.offset + r * n, denseRows[r], 0, n);
-        return denseRows;
-    }
-
-    /** count accumulator rows of length n for kernel thread {@code part} (reused arrays). */
-    private float[][] accumulatorRows(int part, int count, int n) {
-        float[][] a = partRows[part];
-        if (a == null || a.length < count || a[0].length != n) partRows[part] = a = new float[count][n];
-        return a;
-    }
-
-    /** y += a * x + b * z over whole rows. */
-    private static void axpy2(float a, float[] x, float b, float[] z, float[] y) {
-        for (int j = 0; j < y.length; j++) y[j] += a * x[j] + b * z[j];
-    }
-
-    /** y += a * x over whole rows. */
-    private static void axpy(float a, float[] x, float[] y) {
-        for (int j = 0; j < y.length; j++) y[j] += a * x[j];
-    }
+    // ---- ELAS: squared ReLU and 2:4 sparsity ----
 
     void reluSquare(Tensor x, Tensor y) {
         FloatBuffer xf = x.storage.f, yf = y.storage.f;
@@ -205,138 +183,88 @@ final class FloatKernels {
         });
     }
 
-    /**
-     * Per group: element i is kept iff fewer than 2 others beat it, j beating i when |x_j| > |x_i|,
-     * or |x_j| == |x_i| and j < i (the lower index wins ties). The ranks are computed without
-     * branches (random activations defeat branch prediction); the kept pair's nibble comes from a
-     * table indexed by the 4-bit keep mask.
-     */
-    void prune24(Tensor x, Tensor values, Tensor meta) {
-        FloatBuffer xf = x.storage.f, vf = values.storage.f, mf = meta.storage.f;
-        int xo = x.offset, vo = values.offset, mo = meta.offset;
-        int cols = x.dim(1), groups = cols / 4, vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
-        pool.run(x.dim(0), (part, from, to) -> {
-            float[][] buf = pruneRows(part, cols, vc);
-            float[] in = buf[0], out = buf[1];
-            for (int r = from; r < to; r++) {
-                xf.get(xo + r * cols, in, 0, cols);
-                int word = 0;
-                for (int g = 0; g < groups; g++) {
-                    int o = 4 * g;
-                    float a0 = Math.abs(in[o]), a1 = Math.abs(in[o + 1]), a2 = Math.abs(in[o + 2]), a3 = Math.abs(in[o + 3]);
-                    int r0 = (a1 > a0 ? 1 : 0) + (a2 > a0 ? 1 : 0) + (a3 > a0 ? 1 : 0);
-                    int r1 = (a0 >= a1 ? 1 : 0) + (a2 > a1 ? 1 : 0) + (a3 > a1 ? 1 : 0);
-                    int r2 = (a0 >= a2 ? 1 : 0) + (a1 >= a2 ? 1 : 0) + (a3 > a2 ? 1 : 0);
-                    int r3 = (a0 >= a3 ? 1 : 0) + (a1 >= a3 ? 1 : 0) + (a2 >= a3 ? 1 : 0);
-                    int keep = (r0 < 2 ? 1 : 0) | (r1 < 2 ? 2 : 0) | (r2 < 2 ? 4 : 0) | (r3 < 2 ? 8 : 0);
-                    int nibble = KEPT_PAIR[keep];
-                    out[2 * g] = in[o + (nibble & 3)];
-                    out[2 * g + 1] = in[o + (nibble >>> 2)];
-                    word |= nibble << (4 * (g & 3));
-                    if ((g & 3) == 3 || g == groups - 1) {
-                        mf.put(mo + r * mc + (g >> 2), (float) word);      // 16 bits: an exact float
-                        word = 0;
-                    }
-                }
-                System.arraycopy(in, 4 * groups, out, 2 * groups, vc - 2 * groups);   // the dense tail
-                vf.put(vo + r * vc, out, 0, vc);
-            }
-        });
+    // The 2:4 operations (layout: Backend.Sparse24) on the tensors' own memory, no copies: the
+    // native kernels on raw addresses when they loaded, else Sparse24Java on direct-buffer views,
+    // rows split across the kernel threads (each row is independent: the same bits either way).
+    // Shapes are checked by the backend before these run.
+
+    /** True when the native kernels run the 2:4 operations; false: Sparse24Java. */
+    boolean nativeSparse24() { return nativeSparse24; }
+
+    private void nativeThreads() {
+        if (Sparse24.getNumThreads() != threads) Sparse24.setNumThreads(threads);
     }
 
-    /** 4-bit keep mask (bit i: position i kept) to the nibble i0 | i1 << 2; masks without exactly 2 bits (NaN input) map to 0 | 1 << 2. */
-    private static final int[] KEPT_PAIR = new int[16];
-    static {
-        java.util.Arrays.fill(KEPT_PAIR, 1 << 2);
-        for (int i0 = 0; i0 < 4; i0++) for (int i1 = i0 + 1; i1 < 4; i1++) KEPT_PAIR[1 << i0 | 1 << i1] = i0 | i1 << 2;
+    private static long tailAddress(Backend.Sparse24 s) { return s.tailWidth() == 0 ? 0L : s.tail.storage.address; }
+
+    void prune24(Tensor x, Backend.Sparse24 s) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4;
+        if (nativeSparse24) {
+            nativeThreads();
+            Sparse24.prune24Compress(x.storage.address, x.offset, cols, rows, cols,
+                    s.values.storage.address, s.values.offset, s.metaAddress, 0, tailAddress(s), s.tail.offset);
+            return;
+        }
+        pool.run(rows, (part, from, to) -> Sparse24Java.INSTANCE.prune24Compress(
+                view(x, from * cols, (to - from) * cols), cols, to - from, cols,
+                view(s.values, from * 2 * groups, (to - from) * 2 * groups), metaView(s, from, to),
+                tw == 0 ? null : view(s.tail, from * tw, (to - from) * tw)));
     }
 
-    private final float[][][] pruneRows;
+    void decompress24(Backend.Sparse24 s, Tensor x) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4;
+        if (nativeSparse24) {
+            nativeThreads();
+            Sparse24.decompress24(s.values.storage.address, s.values.offset, s.metaAddress, 0, tailAddress(s), s.tail.offset,
+                    rows, cols, x.storage.address, x.offset, cols);
+            return;
+        }
+        pool.run(rows, (part, from, to) -> Sparse24Java.INSTANCE.decompress24(
+                view(s.values, from * 2 * groups, (to - from) * 2 * groups), metaView(s, from, to),
+                tw == 0 ? null : view(s.tail, from * tw, (to - from) * tw), to - from, cols,
+                view(x, from * cols, (to - from) * cols), cols));
+    }
 
-    /** An input row [cols] and an output row [vc] for kernel thread {@code part} (reused arrays). */
-    private float[][] pruneRows(int part, int cols, int vc) {
-        float[][] b = pruneRows[part];
-        if (b == null || b[0].length < cols || b[1].length < vc) pruneRows[part] = b = new float[][]{new float[cols], new float[vc]};
+    void spmm24(Backend.Sparse24 s, Tensor w, Tensor y, double beta) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4, n = y.dim(1);
+        if (nativeSparse24) {
+            nativeThreads();
+            Sparse24.spmm24nn(s.values.storage.address, s.values.offset, s.metaAddress, 0, tailAddress(s), s.tail.offset,
+                    rows, cols, w.storage.address, w.offset, n, n, (float) beta, y.storage.address, y.offset, n);
+            return;
+        }
+        pool.run(rows, (part, from, to) -> Sparse24Java.INSTANCE.spmm24nn(
+                view(s.values, from * 2 * groups, (to - from) * 2 * groups), metaView(s, from, to),
+                tw == 0 ? null : view(s.tail, from * tw, (to - from) * tw), to - from, cols,
+                view(w, 0, w.size), n, n, (float) beta, view(y, from * n, (to - from) * n), n));
+    }
+
+    /** Sparse24Java's S^T G runs on one thread: its output rows are not a contiguous slice of its inputs. */
+    void spmm24T(Backend.Sparse24 s, Tensor g, Tensor dw, double beta) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4, n = g.dim(1);
+        if (nativeSparse24) {
+            nativeThreads();
+            Sparse24.spmm24tn(s.values.storage.address, s.values.offset, s.metaAddress, 0, tailAddress(s), s.tail.offset,
+                    rows, cols, g.storage.address, g.offset, n, n, (float) beta, dw.storage.address, dw.offset, n);
+            return;
+        }
+        Sparse24Java.INSTANCE.spmm24tn(view(s.values, 0, rows * 2 * groups), metaView(s, 0, rows),
+                tw == 0 ? null : view(s.tail, 0, rows * tw), rows, cols, view(g, 0, g.size), n, n, (float) beta,
+                view(dw, 0, dw.size), n);
+    }
+
+    /** A buffer over elements [from, from + length) of t (position = first element). */
+    private static FloatBuffer view(Tensor t, int from, int length) {
+        FloatBuffer b = t.storage.f.duplicate();
+        b.limit(t.offset + from + length).position(t.offset + from);
         return b;
     }
 
-    void decompress24(Tensor values, Tensor meta, Tensor x) {
-        FloatBuffer xf = x.storage.f, vf = values.storage.f, mf = meta.storage.f;
-        int xo = x.offset, vo = values.offset, mo = meta.offset;
-        int cols = x.dim(1), groups = cols / 4, vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
-        pool.run(x.dim(0), (part, from, to) -> {
-            for (int r = from; r < to; r++) {
-                int x0 = xo + r * cols, v0 = vo + r * vc, m0 = mo + r * mc;
-                for (int j = 0; j < 4 * groups; j++) xf.put(x0 + j, 0f);
-                for (int g = 0; g < groups; g++) {
-                    int nibble = ((int) mf.get(m0 + (g >> 2)) >>> (4 * (g & 3))) & 0xF;
-                    xf.put(x0 + 4 * g + (nibble & 3), vf.get(v0 + 2 * g));
-                    xf.put(x0 + 4 * g + (nibble >>> 2), vf.get(v0 + 2 * g + 1));
-                }
-                for (int k = 2 * groups; k < vc; k++) xf.put(x0 + 4 * groups + k - 2 * groups, vf.get(v0 + k));
-            }
-        });
-    }
-
-    /** Rows split across threads; each output row is accumulated on the heap from the kept rows of W. */
-    void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta) {
-        FloatBuffer vf = values.storage.f, mf = meta.storage.f, yf = y.storage.f;
-        int vo = values.offset, mo = meta.offset, yo = y.offset;
-        int n = y.dim(1), cols = w.dim(0), groups = cols / 4, vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
-        float fb = (float) beta;
-        float[][] wRow = rowsOnHeap(w);
-        pool.run(y.dim(0), (part, from, to) -> {
-            float[] acc = accumulatorRows(part, 1, n)[0];
-            for (int r = from; r < to; r++) {
-                int y0 = yo + r * n, v0 = vo + r * vc, m0 = mo + r * mc;
-                for (int j = 0; j < n; j++) acc[j] = fb == 0f ? 0f : fb * yf.get(y0 + j);
-                for (int g = 0; g < groups; g++) {
-                    int nibble = ((int) mf.get(m0 + (g >> 2)) >>> (4 * (g & 3))) & 0xF;
-                    axpy2(vf.get(v0 + 2 * g), wRow[4 * g + (nibble & 3)], vf.get(v0 + 2 * g + 1), wRow[4 * g + (nibble >>> 2)], acc);
-                }
-                for (int k = 2 * groups; k < vc; k++) axpy(vf.get(v0 + k), wRow[4 * groups + k - 2 * groups], acc);
-                yf.put(y0, acc, 0, n);
-            }
-        });
-    }
-
-    /** Groups of 4 dW rows per block; threads own disjoint blocks, so no two threads add to one element. */
-    private static final int SPMM24T_BLOCK = 16;
-
-    void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta) {
-        FloatBuffer vf = values.storage.f, mf = meta.storage.f, df = dw.storage.f;
-        int vo = values.offset, mo = meta.offset, dO = dw.offset;
-        int rows = g.dim(0), n = g.dim(1), cols = dw.dim(0), groups = cols / 4, tail = cols % 4;
-        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
-        float fb = (float) beta;
-        float[][] gRow = rowsOnHeap(g);
-        int blocks = (groups + SPMM24T_BLOCK - 1) / SPMM24T_BLOCK + (tail > 0 ? 1 : 0);
-        int tailBlock = tail > 0 ? blocks - 1 : -1;
-        pool.run(blocks, (part, from, to) -> {
-            float[][] acc = accumulatorRows(part, 4 * SPMM24T_BLOCK, n);    // acc[c - c0] = dW row c
-            for (int b = from; b < to; b++) {
-                int g0 = b == tailBlock ? groups : b * SPMM24T_BLOCK;
-                int g1 = b == tailBlock ? groups : Math.min(groups, g0 + SPMM24T_BLOCK);
-                int c0 = 4 * g0, c1 = b == tailBlock ? cols : 4 * g1;    // dW rows [c0, c1) of this block
-                for (int c = c0; c < c1; c++) {
-                    float[] a = acc[c - c0];
-                    for (int j = 0; j < n; j++) a[j] = fb == 0f ? 0f : fb * df.get(dO + c * n + j);
-                }
-                for (int r = 0; r < rows; r++) {
-                    int v0 = vo + r * vc, m0 = mo + r * mc;
-                    float[] gr = gRow[r];
-                    for (int gg = g0; gg < g1; gg++) {
-                        int nibble = ((int) mf.get(m0 + (gg >> 2)) >>> (4 * (gg & 3))) & 0xF;
-                        axpy(vf.get(v0 + 2 * gg), gr, acc[4 * gg + (nibble & 3) - c0]);
-                        axpy(vf.get(v0 + 2 * gg + 1), gr, acc[4 * gg + (nibble >>> 2) - c0]);
-                    }
-                    if (b == tailBlock) {
-                        for (int t = 0; t < tail; t++) axpy(vf.get(v0 + 2 * groups + t), gr, acc[t]);
-                    }
-                }
-                for (int c = c0; c < c1; c++) df.put(dO + c * n, acc[c - c0], 0, n);
-            }
-        });
+    /** A buffer over the metadata of rows [from, to) of s. */
+    private static ByteBuffer metaView(Backend.Sparse24 s, int from, int to) {
+        ByteBuffer b = s.meta.duplicate();
+        b.limit(to * s.groups()).position(from * s.groups());
+        return b;
     }
 
     void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
@@ -461,13 +389,23 @@ final class FloatKernels {
                 }
             }
         });
-        pool.run(d, (part, from, to) -> {
-            for (int j = from; j < to; j++) {
-                double acc = 0;
-                for (int r = 0; r < rows; r++) acc += gf.get(go + r * d + j) * (xf.get(xo + r * d + j) * rf.get(ro + r));
-                dwf.put(dwo + j, dwf.get(dwo + j) + (float) acc);
+        // dWeight: each thread sums its own rows (row-major, cache-friendly) into its slice of a
+        // reusable [parts, d] buffer; the slices are then added in part order (deterministic).
+        double[] partial = partialSums(pool.parts() * d);
+        pool.run(rows, (part, from, to) -> {
+            int base = part * d;
+            java.util.Arrays.fill(partial, base, base + d, 0.0);
+            for (int r = from; r < to; r++) {
+                float inv = rf.get(ro + r);
+                int o = r * d;
+                for (int j = 0; j < d; j++) partial[base + j] += gf.get(go + o + j) * (xf.get(xo + o + j) * inv);
             }
         });
+        for (int j = 0; j < d; j++) {
+            double acc = 0;
+            for (int part = 0; part < pool.parts(); part++) acc += partial[part * d + j];
+            dwf.put(dwo + j, dwf.get(dwo + j) + (float) acc);
+        }
     }
 
     void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {

@@ -91,80 +91,94 @@ final class Kernels {
         for (int i = 0; i < x.size; i++) dx.set(i, 2.0 * Math.max(x.get(i), 0.0) * dy.get(i));
     }
 
-    /** The 2 kept positions (0..3) of the group at o: largest magnitudes, the lower index on ties; as i0 | i1 << 2. */
+    /**
+     * The metadata byte i0 | i1 &lt;&lt; 2 of the group of 4 at o: position i is kept iff fewer than 2
+     * others beat it, j beating i when its key is larger, or equal and j &lt; i. The key is the IEEE
+     * bits with the sign cleared (|x| order, -0 == +0, NaN above +inf): the order of the native
+     * kernels and {@code Sparse24Java}, here on the float64 bits (the same order for float values).
+     */
     static int keep24(Tensor x, int o) {
-        int first = 0;
-        for (int i = 1; i < 4; i++) if (Math.abs(x.get(o + i)) > Math.abs(x.get(o + first))) first = i;
-        int second = first == 0 ? 1 : 0;
-        for (int i = second + 1; i < 4; i++) {
-            if (i != first && Math.abs(x.get(o + i)) > Math.abs(x.get(o + second))) second = i;
-        }
-        return Math.min(first, second) | Math.max(first, second) << 2;
+        long k0 = key(x.get(o)), k1 = key(x.get(o + 1)), k2 = key(x.get(o + 2)), k3 = key(x.get(o + 3));
+        int r0 = (k1 > k0 ? 1 : 0) + (k2 > k0 ? 1 : 0) + (k3 > k0 ? 1 : 0);
+        int r1 = (k0 >= k1 ? 1 : 0) + (k2 > k1 ? 1 : 0) + (k3 > k1 ? 1 : 0);
+        int r2 = (k0 >= k2 ? 1 : 0) + (k1 >= k2 ? 1 : 0) + (k3 > k2 ? 1 : 0);
+        int r3 = (k0 >= k3 ? 1 : 0) + (k1 >= k3 ? 1 : 0) + (k2 >= k3 ? 1 : 0);
+        int keep = (r0 < 2 ? 1 : 0) | (r1 < 2 ? 2 : 0) | (r2 < 2 ? 4 : 0) | (r3 < 2 ? 8 : 0);
+        int i0 = Integer.numberOfTrailingZeros(keep), i1 = 31 - Integer.numberOfLeadingZeros(keep);
+        return i0 | i1 << 2;
     }
 
-    /** Column of the k-th stored value of a 2:4 row whose metadata starts at m0. */
-    static int keptColumn(Tensor meta, int m0, int k, int groups) {
-        if (k >= 2 * groups) return 4 * groups + (k - 2 * groups);          // dense tail
-        int g = k / 2;
-        int nibble = ((int) meta.get(m0 + g / 4) >>> (4 * (g % 4))) & 0xF;
-        return 4 * g + ((k & 1) == 0 ? nibble & 3 : nibble >>> 2);
-    }
+    private static long key(double v) { return Double.doubleToRawLongBits(v) & Long.MAX_VALUE; }
 
-    void prune24(Tensor x, Tensor values, Tensor meta) {
-        int rows = x.dim(0), cols = x.dim(1), groups = cols / 4;
-        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+    // The 2:4 loops below are the generic (float64) implementation of the layout of Backend.Sparse24;
+    // float32 goes to the native kernels or Sparse24Java (FloatKernels). Products accumulate in double.
+
+    void prune24(Tensor x, Backend.Sparse24 s) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4;
         for (int r = 0; r < rows; r++) {
-            for (int w = 0; w < mc; w++) meta.set(r * mc + w, 0.0);
             for (int g = 0; g < groups; g++) {
-                int o = r * cols + 4 * g, keep = keep24(x, o);
-                values.set(r * vc + 2 * g, x.get(o + (keep & 3)));
-                values.set(r * vc + 2 * g + 1, x.get(o + (keep >>> 2)));
-                int w = r * mc + g / 4;
-                meta.set(w, (int) meta.get(w) | keep << (4 * (g % 4)));
+                int o = r * cols + 4 * g, m = keep24(x, o);
+                s.values.set(r * 2 * groups + 2 * g, x.get(o + (m & 3)));
+                s.values.set(r * 2 * groups + 2 * g + 1, x.get(o + (m >>> 2)));
+                s.meta.put(r * groups + g, (byte) m);
             }
-            for (int k = 2 * groups; k < vc; k++) values.set(r * vc + k, x.get(r * cols + keptColumn(meta, r * mc, k, groups)));
+            for (int t = 0; t < tw; t++) s.tail.set(r * tw + t, x.get(r * cols + 4 * groups + t));
         }
     }
 
-    void decompress24(Tensor values, Tensor meta, Tensor x) {
-        int rows = x.dim(0), cols = x.dim(1), groups = cols / 4;
-        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
-        fill(x, 0.0);
+    void decompress24(Backend.Sparse24 s, Tensor x) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4;
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < vc; k++) x.set(r * cols + keptColumn(meta, r * mc, k, groups), values.get(r * vc + k));
+            for (int g = 0; g < groups; g++) {
+                int o = r * cols + 4 * g, m = s.meta.get(r * groups + g);
+                for (int i = 0; i < 4; i++) x.set(o + i, 0.0);
+                x.set(o + (m & 3), s.values.get(r * 2 * groups + 2 * g));
+                x.set(o + ((m >>> 2) & 3), s.values.get(r * 2 * groups + 2 * g + 1));
+            }
+            for (int t = 0; t < tw; t++) x.set(r * cols + 4 * groups + t, s.tail.get(r * tw + t));
         }
     }
 
     /** Y = S W + beta Y: row r of Y is the sum over the kept (column c, value v) of row r of v * W[c, :]. */
-    void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta) {
-        int rows = y.dim(0), n = y.dim(1), cols = w.dim(0), groups = cols / 4;
-        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+    void spmm24(Backend.Sparse24 s, Tensor w, Tensor y, double beta) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4, n = y.dim(1);
         double[] acc = new double[n];
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < n; j++) acc[j] = beta == 0.0 ? 0.0 : beta * y.get(r * n + j);
-            for (int k = 0; k < vc; k++) {
-                double v = values.get(r * vc + k);
-                int c = keptColumn(meta, r * mc, k, groups);
-                for (int j = 0; j < n; j++) acc[j] += v * w.get(c * n + j);
+            for (int g = 0; g < groups; g++) {
+                int m = s.meta.get(r * groups + g);
+                axpyRow(acc, s.values.get(r * 2 * groups + 2 * g), w, (4 * g + (m & 3)) * n);
+                axpyRow(acc, s.values.get(r * 2 * groups + 2 * g + 1), w, (4 * g + ((m >>> 2) & 3)) * n);
             }
+            for (int t = 0; t < tw; t++) axpyRow(acc, s.tail.get(r * tw + t), w, (4 * groups + t) * n);
             for (int j = 0; j < n; j++) y.set(r * n + j, acc[j]);
         }
     }
 
+    /** acc[0..n) += v * a[off..off+n) */
+    private static void axpyRow(double[] acc, double v, Tensor a, int off) {
+        for (int j = 0; j < acc.length; j++) acc[j] += v * a.get(off + j);
+    }
+
     /** dW = S^T G + beta dW: every kept (row r, column c, value v) adds v * G[r, :] to row c of dW. */
-    void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta) {
-        int rows = g.dim(0), n = g.dim(1), cols = dw.dim(0), groups = cols / 4;
-        int vc = Backend.values24Cols(cols), mc = Backend.meta24Cols(cols);
+    void spmm24T(Backend.Sparse24 s, Tensor g, Tensor dw, double beta) {
+        int rows = s.rows, cols = s.cols, groups = cols / 4, tw = cols % 4, n = g.dim(1);
         double[] acc = new double[cols * n];
         for (int i = 0; i < acc.length; i++) acc[i] = beta == 0.0 ? 0.0 : beta * dw.get(i);
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < vc; k++) {
-                double v = values.get(r * vc + k);
-                int c = keptColumn(meta, r * mc, k, groups);
-                for (int j = 0; j < n; j++) acc[c * n + j] += v * g.get(r * n + j);
+            for (int k = 0; k < groups; k++) {
+                int m = s.meta.get(r * groups + k);
+                addRow(acc, (4 * k + (m & 3)) * n, s.values.get(r * 2 * groups + 2 * k), g, r * n, n);
+                addRow(acc, (4 * k + ((m >>> 2) & 3)) * n, s.values.get(r * 2 * groups + 2 * k + 1), g, r * n, n);
             }
+            for (int t = 0; t < tw; t++) addRow(acc, (4 * groups + t) * n, s.tail.get(r * tw + t), g, r * n, n);
         }
         for (int i = 0; i < acc.length; i++) dw.set(i, acc[i]);
+    }
+
+    /** acc[off..off+n) += v * a[aOff..aOff+n) */
+    private static void addRow(double[] acc, int off, double v, Tensor a, int aOff, int n) {
+        for (int j = 0; j < n; j++) acc[off + j] += v * a.get(aOff + j);
     }
 
     void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {

@@ -1,5 +1,6 @@
 package io.lowrank.worker.tensor;
 
+import io.lowrank.nativekernels.NativeLibrary;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -7,6 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,12 +33,28 @@ public final class Nd4jCpuBackend implements Backend {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final FloatKernels fk;   // float32 fast paths; null for float64
+    private boolean closed;
+    private final List<ByteBuffer> metaBuffers = new ArrayList<>();   // 2:4 metadata (direct buffers)
+
+    /** System property: {@code -Dlowrank.native.disable=true} keeps the 2:4 operations of backends built afterwards in Java. */
+    public static final String NATIVE_DISABLE_PROPERTY = "lowrank.native.disable";
 
     public Nd4jCpuBackend(DType dtype) {
         this(dtype, Runtime.getRuntime().availableProcessors());
     }
 
+    /**
+     * threads: OpenBLAS, kernel-thread and native-kernel threads. The float32 2:4 operations run in
+     * the native kernels (io.lowrank:native-kernels) unless {@code -Dlowrank.native.disable=true}
+     * is set when the backend is built, or the library did not load (it says so once, on stderr):
+     * then in the bit-identical Java implementation.
+     */
     public Nd4jCpuBackend(DType dtype, int threads) {
+        this(dtype, threads, !Boolean.getBoolean(NATIVE_DISABLE_PROPERTY));
+    }
+
+    /** As {@link #Nd4jCpuBackend(DType, int)}; nativeKernels=false keeps the float32 2:4 operations in Java. */
+    public Nd4jCpuBackend(DType dtype, int threads, boolean nativeKernels) {
         this.dtype = dtype;
         Nd4j.create(1); // loads the native library and OpenBLAS
         if (threads > 0) {
@@ -46,7 +65,9 @@ public final class Nd4jCpuBackend implements Backend {
         this.pool = new WorkerPool(this.threads);
         this.pointers = new GemmPointers[pool.parts()];
         for (int i = 0; i < pointers.length; i++) pointers[i] = new GemmPointers();
-        this.fk = dtype == DType.F32 ? new FloatKernels(pool) : null;
+        boolean useNative = dtype == DType.F32 && nativeKernels && NativeLibrary.isAvailable();
+        if (useNative) io.lowrank.nativekernels.Sparse24.setNumThreads(this.threads);
+        this.fk = dtype == DType.F32 ? new FloatKernels(pool, this.threads, useNative) : null;
     }
 
     @Override public DType dtype() { return dtype; }
@@ -54,7 +75,8 @@ public final class Nd4jCpuBackend implements Backend {
 
     @Override
     public String describe() {
-        return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads() + ")";
+        return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads()
+                + (fk == null ? "" : ", 2:4 kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
     }
 
     @Override
@@ -154,38 +176,88 @@ public final class Nd4jCpuBackend implements Backend {
         Kernels.sameSize(x, dy); Kernels.sameSize(x, dx);
         if (fk != null) fk.reluSquareBackward(x, dy, dx); else kernels.reluSquareBackward(x, dy, dx);
     }
-    @Override public void prune24(Tensor x, Tensor values, Tensor meta) {
-        if (x.rank() != 2) throw new IllegalArgumentException("prune24: X " + x + " is not a matrix");
-        check24("prune24", values, meta, x.dim(0), x.dim(1));
-        checkMatrix("X", x, 0, x.dim(0), x.dim(1), x.dim(1));
-        if (fk != null) fk.prune24(x, values, meta); else kernels.prune24(x, values, meta);
-    }
-    @Override public void decompress24(Tensor values, Tensor meta, Tensor x) {
-        if (x.rank() != 2) throw new IllegalArgumentException("decompress24: X " + x + " is not a matrix");
-        check24("decompress24", values, meta, x.dim(0), x.dim(1));
-        checkMatrix("X", x, 0, x.dim(0), x.dim(1), x.dim(1));
-        if (fk != null) fk.decompress24(values, meta, x); else kernels.decompress24(values, meta, x);
-    }
-    @Override public void spmm24(Tensor values, Tensor meta, Tensor w, Tensor y, double beta) {
-        check24("spmm24", values, meta, y.dim(0), w.dim(0));
-        if (w.rank() != 2 || y.rank() != 2 || w.dim(1) != y.dim(1)) throw new IllegalArgumentException("spmm24: W " + w + " and Y " + y + " disagree");
-        if (fk != null) fk.spmm24(values, meta, w, y, beta); else kernels.spmm24(values, meta, w, y, beta);
-    }
-    @Override public void spmm24T(Tensor values, Tensor meta, Tensor g, Tensor dw, double beta) {
-        check24("spmm24T", values, meta, g.dim(0), dw.dim(0));
-        if (g.rank() != 2 || dw.rank() != 2 || g.dim(1) != dw.dim(1)) throw new IllegalArgumentException("spmm24T: G " + g + " and dW " + dw + " disagree");
-        if (fk != null) fk.spmm24T(values, meta, g, dw, beta); else kernels.spmm24T(values, meta, g, dw, beta);
+    @Override
+    public Sparse24 allocateSparse24(int rows, int cols) {
+        if (rows < 0 || cols < 0) throw new IllegalArgumentException("allocateSparse24: negative shape [" + rows + ", " + cols + "]");
+        int groups = cols / 4, tw = cols % 4;
+        long elems = (long) rows * (2L * groups + tw), metaBytes = (long) rows * groups;
+        if (elems > Integer.MAX_VALUE || metaBytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("allocateSparse24: [" + rows + ", " + cols + "] exceeds 2^31 elements");
+        }
+        Tensor all = allocate((int) elems);                            // values, then the tail: one allocation
+        Tensor values = all.view(0, rows, 2 * groups), tail = all.view(rows * 2 * groups, rows, tw);
+        ByteBuffer meta = ByteBuffer.allocateDirect((int) Math.max(1, metaBytes)).order(ByteOrder.nativeOrder());
+        long address = new Pointer(meta).address();                   // JNI GetDirectBufferAddress
+        if (address == 0) throw new IllegalStateException("allocateSparse24: no address for a direct buffer");
+        metaBuffers.add(meta);
+        memory.allocated(meta.capacity());
+        return new Sparse24(this, rows, cols, values, tail, meta, address);
     }
 
-    /** values [rows, values24Cols(cols)] and meta [rows, meta24Cols(cols)] of this backend's type. */
-    private void check24(String op, Tensor values, Tensor meta, int rows, int cols) {
-        if (values.dtype != dtype || meta.dtype != dtype) throw new IllegalArgumentException(op + ": " + values + ", " + meta + " on a " + dtype + " backend");
-        if (values.rank() != 2 || values.dim(0) != rows || values.dim(1) != Backend.values24Cols(cols)
-                || meta.rank() != 2 || meta.dim(0) != rows || meta.dim(1) != Backend.meta24Cols(cols)) {
-            throw new IllegalArgumentException(op + ": values " + values + " / meta " + meta + " are not the 2:4 form of [" + rows + ", " + cols
-                    + "] (values [" + rows + ", " + Backend.values24Cols(cols) + "], meta [" + rows + ", " + Backend.meta24Cols(cols) + "])");
+    @Override public void prune24(Tensor x, Sparse24 s) {
+        checkSparse24("prune24", s);
+        checkDense("prune24", "X", x, s.rows, s.cols);
+        if (overlaps(x, s.values) || overlaps(x, s.tail)) throw new IllegalArgumentException("prune24: X " + x + " overlaps " + s);
+        if (fk != null) fk.prune24(x, s); else kernels.prune24(x, s);
+    }
+    @Override public void decompress24(Sparse24 s, Tensor x) {
+        checkSparse24("decompress24", s);
+        checkDense("decompress24", "X", x, s.rows, s.cols);
+        if (overlaps(x, s.values) || overlaps(x, s.tail)) throw new IllegalArgumentException("decompress24: X " + x + " overlaps " + s);
+        if (fk != null) fk.decompress24(s, x); else kernels.decompress24(s, x);
+    }
+    @Override public void spmm24(Sparse24 s, Tensor w, Tensor y, double beta) {
+        checkSparse24("spmm24", s);
+        if (w.rank() != 2 || y.rank() != 2) throw new IllegalArgumentException("spmm24: W " + w + " and Y " + y + " must be matrices");
+        checkDense("spmm24", "W", w, s.cols, w.dim(1));
+        checkDense("spmm24", "Y", y, s.rows, w.dim(1));
+        checkDisjoint("spmm24", y, w, s);
+        if (fk != null) fk.spmm24(s, w, y, beta); else kernels.spmm24(s, w, y, beta);
+    }
+    @Override public void spmm24T(Sparse24 s, Tensor g, Tensor dw, double beta) {
+        checkSparse24("spmm24T", s);
+        if (g.rank() != 2 || dw.rank() != 2) throw new IllegalArgumentException("spmm24T: G " + g + " and dW " + dw + " must be matrices");
+        checkDense("spmm24T", "G", g, s.rows, g.dim(1));
+        checkDense("spmm24T", "dW", dw, s.cols, g.dim(1));
+        checkDisjoint("spmm24T", dw, g, s);
+        if (fk != null) fk.spmm24T(s, g, dw, beta); else kernels.spmm24T(s, g, dw, beta);
+    }
+
+    /** A 2:4 matrix of this backend's type whose parts have the sizes of its shape. */
+    private void checkSparse24(String op, Sparse24 s) {
+        if (s == null) throw new IllegalArgumentException(op + ": the 2:4 matrix is null");
+        if (s.owner != this) throw new IllegalArgumentException(op + ": " + s + " was allocated by another backend");
+        if (closed) throw new IllegalStateException(op + ": the backend is closed");
+        if (s.dtype() != dtype || s.tail.dtype != dtype) throw new IllegalArgumentException(op + ": " + s + " on a " + dtype + " backend");
+        int groups = s.cols / 4, tw = s.cols % 4;
+        if (s.rows < 0 || s.cols < 0 || s.values.size != s.rows * 2 * groups || s.tail.size != s.rows * tw
+                || s.meta.capacity() < (long) s.rows * groups || !s.meta.isDirect()) {
+            throw new IllegalArgumentException(op + ": " + s + " has inconsistent parts");
         }
     }
+
+    /** t is a rows x cols matrix of this backend's type (contiguous, leading dimension cols). */
+    private void checkDense(String op, String name, Tensor t, int rows, int cols) {
+        if (t.dtype != dtype) throw new IllegalArgumentException(op + ": " + name + " " + t + " on a " + dtype + " backend");
+        if (t.rank() != 2 || t.dim(0) != rows || t.dim(1) != cols) {
+            throw new IllegalArgumentException(op + ": " + name + " is " + t + ", expected [" + rows + ", " + cols + "]");
+        }
+    }
+
+    /** The output of a product must not overlap its dense input or the 2:4 operand (the kernels read them while writing). */
+    private static void checkDisjoint(String op, Tensor out, Tensor in, Sparse24 s) {
+        if (overlaps(out, in) || overlaps(out, s.values) || overlaps(out, s.tail)) {
+            throw new IllegalArgumentException(op + ": the output " + out + " overlaps an input");
+        }
+    }
+
+    private static boolean overlaps(Tensor a, Tensor b) {
+        return a.storage == b.storage && a.size > 0 && b.size > 0 && a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+    }
+
+    /** True when the float32 2:4 operations run in the native kernels (false: Sparse24Java, or float64 loops). */
+    public boolean nativeSparse24() { return fk != null && fk.nativeSparse24(); }
+
     @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
     @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }
     @Override public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
@@ -280,12 +352,15 @@ public final class Nd4jCpuBackend implements Backend {
 
     @Override
     public void close() {
+        closed = true;
         pool.close();
         for (INDArray a : allocations) {
             memory.released(a.length() * (long) dtype.bytes);
             a.close();
         }
         allocations.clear();
+        for (ByteBuffer b : metaBuffers) memory.released(b.capacity());   // freed with the buffer objects
+        metaBuffers.clear();
     }
 
     private static final class GemmPointers {
