@@ -2,7 +2,6 @@ package io.lowrank.worker.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lowrank.worker.model.ModelConfig;
-import io.lowrank.worker.model.ModelLayout;
 import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.optim.AdamW;
 import io.lowrank.worker.tensor.Tensor;
@@ -129,7 +128,4 @@ public final class ModelCheckpoint {
         if (names.isEmpty()) return "none";
         return names.size() <= 5 ? names.toString() : names.subList(0, 5) + " and " + (names.size() - 5) + " more";
     }
-
-    /** Names and shapes the config implies (for tools that want to check a directory). */
-    public static LinkedHashMap<String, int[]> expectedLayout(ModelConfig c) { return ModelLayout.of(c); }
 }

@@ -19,7 +19,7 @@ final class WorkerPool implements AutoCloseable {
     private volatile long generation;
     private volatile boolean closed;
     private volatile Throwable failure;
-    private final Thread[] waiting = new Thread[1];
+    private volatile Thread caller;   // the thread inside run(), woken by the last worker to finish
 
     WorkerPool(int threads) {
         workers = new Thread[Math.max(0, threads - 1)];
@@ -41,7 +41,7 @@ final class WorkerPool implements AutoCloseable {
         }
         this.task = t;
         this.n = n;
-        waiting[0] = Thread.currentThread();
+        caller = Thread.currentThread();
         pending.set(workers.length);
         generation++;
         for (Thread w : workers) LockSupport.unpark(w);
@@ -75,7 +75,7 @@ final class WorkerPool implements AutoCloseable {
             } catch (Throwable e) {
                 failure = e;
             } finally {
-                if (pending.decrementAndGet() == 0) LockSupport.unpark(waiting[0]);
+                if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
             }
         }
     }

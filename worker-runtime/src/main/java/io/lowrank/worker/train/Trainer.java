@@ -21,7 +21,6 @@ import io.lowrank.worker.tensor.Backend;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.Optional;
 
 /**
  * Single-process training loop: micro-batches with gradient accumulation, global-norm clipping,
@@ -195,8 +194,6 @@ public final class Trainer implements AutoCloseable {
         progress.println("checkpoint " + dir);
         return dir;
     }
-
-    public static Optional<Path> latestCheckpoint(Path runDir) throws IOException { return CheckpointDir.latest(runDir); }
 
     static String formatDuration(double seconds) {
         if (!Double.isFinite(seconds)) return "?";
