@@ -60,6 +60,8 @@ class NativeLibraryTest {
   private static String[] runProbe(String prop) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
+    // Java 22+ warns on System.load unless native access is enabled; the product's launchers enable it
+    cmd.add("--enable-native-access=ALL-UNNAMED");
     cmd.add(prop);
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
