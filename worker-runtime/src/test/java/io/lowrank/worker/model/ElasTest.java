@@ -286,9 +286,9 @@ class ElasTest {
         SDVariable x = sd.constant("input_one_hot", nd(inOneHot, rows, c.vocabSize)).mmul(v.get("model.embed_tokens.weight"));
         for (int l = 0; l < c.numLayers; l++) {
             String p = ModelLayout.layerPrefix(l);
-            SDVariable n1 = rmsNorm(sd, x, v.get(p + "input_layernorm.weight"), c.rmsNormEps);
-            SDVariable q = rope(sd, linear(sd, v, l, "q_proj", n1), ropeCos, ropeSin, rows, heads, hd);
-            SDVariable k = rope(sd, linear(sd, v, l, "k_proj", n1), ropeCos, ropeSin, rows, heads, hd);
+            SDVariable n1 = SameDiffOracleTest.rmsNorm(sd, x, v.get(p + "input_layernorm.weight"), c.rmsNormEps);
+            SDVariable q = SameDiffOracleTest.rope(sd, linear(sd, v, l, "q_proj", n1), ropeCos, ropeSin, rows, heads, hd);
+            SDVariable k = SameDiffOracleTest.rope(sd, linear(sd, v, l, "k_proj", n1), ropeCos, ropeSin, rows, heads, hd);
             SDVariable val = linear(sd, v, l, "v_proj", n1);
             List<SDVariable> batchRows = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
@@ -303,7 +303,7 @@ class ElasTest {
             }
             SDVariable attn = sd.concat(0, batchRows.toArray(new SDVariable[0]));
             SDVariable hres = x.add(linear(sd, v, l, "o_proj", attn));
-            SDVariable n2 = rmsNorm(sd, hres, v.get(p + "post_attention_layernorm.weight"), c.rmsNormEps);
+            SDVariable n2 = SameDiffOracleTest.rmsNorm(sd, hres, v.get(p + "post_attention_layernorm.weight"), c.rmsNormEps);
             SDVariable relu = sd.nn().relu(linear(sd, v, l, "up_proj", n2), 0.0);
             SDVariable y2 = relu.mul(relu);
             SDVariable y2s = y2;
@@ -321,7 +321,7 @@ class ElasTest {
             }
             x = hres.add(linear(sd, v, l, "down_proj", y2s));
         }
-        SDVariable nf = rmsNorm(sd, x, v.get("model.norm.weight"), c.rmsNormEps);
+        SDVariable nf = SameDiffOracleTest.rmsNorm(sd, x, v.get("model.norm.weight"), c.rmsNormEps);
         SDVariable logits = sd.mmul(nf, v.get("lm_head.weight"), false, true, false);
         double[] oneHot = new double[rows * c.vocabSize];
         int count = 0;
@@ -333,21 +333,6 @@ class ElasTest {
         SDVariable targets = sd.constant("targets", nd(oneHot, rows, c.vocabSize));
         SDVariable logSumExp = sd.math().log(sd.math().exp(logits).sum(true, 1));
         return logits.sub(logSumExp).mul(targets).sum().mul(-1.0 / count);
-    }
-
-    private static SDVariable rmsNorm(SameDiff sd, SDVariable x, SDVariable w, double eps) {
-        SDVariable inv = sd.math().rsqrt(x.mul(x).mean(true, 1).add(eps));
-        return x.mul(inv).mul(w);
-    }
-
-    private static SDVariable rope(SameDiff sd, SDVariable x, SDVariable cos, SDVariable sin, int rows, int heads, int hd) {
-        int half = hd / 2;
-        SDVariable[] parts = new SDVariable[2 * heads];
-        for (int h = 0; h < heads; h++) {
-            parts[2 * h] = sd.slice(x, new int[]{0, h * hd + half}, rows, half).neg();
-            parts[2 * h + 1] = sd.slice(x, new int[]{0, h * hd}, rows, half);
-        }
-        return x.mul(cos).add(sd.concat(1, parts).mul(sin));
     }
 
     /** ELAS linear: (x W_in) W_out^T, W_in [in, r], W_out [out, r]. */

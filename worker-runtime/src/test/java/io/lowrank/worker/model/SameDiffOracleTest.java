@@ -241,13 +241,13 @@ class SameDiffOracleTest {
     }
 
     /** x * rsqrt(mean(x^2) + eps) * w, per row. */
-    private static SDVariable rmsNorm(SameDiff sd, SDVariable x, SDVariable w, double eps) {
+    static SDVariable rmsNorm(SameDiff sd, SDVariable x, SDVariable w, double eps) {
         SDVariable inv = sd.math().rsqrt(x.mul(x).mean(true, 1).add(eps));                 // [rows, 1]
         return x.mul(inv).mul(w);                                                           // w [d] broadcast over rows
     }
 
     /** rope(x) = x * cos + rotate_half(x) * sin, rotate_half = (-x2, x1) inside each head. */
-    private static SDVariable rope(SameDiff sd, SDVariable x, SDVariable cos, SDVariable sin, int rows, int heads, int hd) {
+    static SDVariable rope(SameDiff sd, SDVariable x, SDVariable cos, SDVariable sin, int rows, int heads, int hd) {
         int half = hd / 2;
         SDVariable[] parts = new SDVariable[2 * heads];
         for (int h = 0; h < heads; h++) {
