@@ -85,7 +85,13 @@ public final class RunConfig {
     public RunConfig withLayer(String layer) throws IOException {
         LayerType t = LayerType.parse(layer);
         if (t.id.equals(str("model", "layer_type", "full"))) return this;
-        return with("model.layer_type", t.id);
+        ObjectNode copy = root.deepCopy();
+        ObjectNode model = copy.has("model") ? (ObjectNode) copy.get("model") : copy.putObject("model");
+        model.put("layer_type", t.id);
+        // drop what the new family does not read (the rank stays for every low-rank family)
+        if (t == LayerType.FULL) model.remove("rank");
+        if (!t.colaParameters()) model.remove("only_lr_act");
+        return new RunConfig(copy, source + " as " + t.id);
     }
 
     /** A copy with one field replaced: key is "model.x" or "train.x"; value parsed by the key's type. */
@@ -215,6 +221,13 @@ public final class RunConfig {
         }
         int vocab = (int) (configured > 0 ? configured : Math.max(1, tokenizerVocab));
         LayerType t = LayerType.parse(str("model", "layer_type", "full"));
+        // keys that only some families read: set on another family they would be silently ignored
+        if (t == LayerType.FULL && field("model", "rank") != null) {
+            throw new ConfigException("model.rank", "applies to the low-rank layer types only; layer_type is full (" + source + ")");
+        }
+        if (!t.colaParameters() && field("model", "only_lr_act") != null) {
+            throw new ConfigException("model.only_lr_act", "applies to cola and cola-m only; layer_type is " + t.id + " (" + source + ")");
+        }
         return new ModelConfig(vocab, requiredInt("hidden_size"), requiredInt("intermediate_size"),
                 requiredInt("num_hidden_layers"), requiredInt("num_attention_heads"),
                 number("model", "rms_norm_eps", 1e-6), number("model", "rope_theta", 10000.0),

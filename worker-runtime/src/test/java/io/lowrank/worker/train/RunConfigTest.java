@@ -64,6 +64,10 @@ class RunConfigTest {
         assertEquals("preset", assertThrows(ConfigException.class, () -> RunConfig.load("/no/such/preset.json", null)).field);
         assertEquals("preset", assertThrows(ConfigException.class, () -> RunConfig.load("3b", "full")).field);
         assertEquals("model.vocab_size", assertThrows(ConfigException.class, () -> rc.with("model.vocab_size", "1000").model(32000)).field);
+        // a key the chosen family does not read is an error, not silently ignored
+        RunConfig full = RunConfig.load("tiny", "full");
+        assertEquals("model.rank", assertThrows(ConfigException.class, () -> full.with("model.rank", "8")).field);
+        assertEquals("model.only_lr_act", assertThrows(ConfigException.class, () -> full.with("model.only_lr_act", "true")).field);
         // overrides applied together are validated together
         RunConfig ok = rc.with(Map.of("train.steps", "10", "train.warmup_steps", "2"));
         assertEquals(10, ok.steps());
