@@ -84,11 +84,10 @@ final class EvalCommand {
         if (m.seqLen > m.config.maxPositionEmbeddings) {
             throw new IllegalArgumentException("--seq-len " + m.seqLen + " exceeds max_position_embeddings " + m.config.maxPositionEmbeddings + " of " + dir);
         }
-        long windows = m.tokens.length / (m.seqLen + 1);
-        if (windows == 0) {
+        if (WindowedLoss.windows(m.tokens.length, m.seqLen) == 0) {
             throw new IllegalArgumentException(tokens + " holds " + m.tokens.length + " tokens: fewer than one window of seq_len+1 = " + (m.seqLen + 1));
         }
-        m.batch = (int) Math.min(windows, a.intValue("batch", 8));
+        m.batch = a.intValue("batch", 8);   // WindowedLoss caps it at the number of windows
         return m;
     }
 

@@ -461,7 +461,8 @@ public final class AllReduceBench
         return value;
     }
 
-    private static List<String> freeLoopbackEndpoints(final int count) throws IOException
+    /** {@code count} distinct free UDP ports on loopback (also used by the comm tests). */
+    static List<String> freeLoopbackEndpoints(final int count) throws IOException
     {
         final List<DatagramSocket> sockets = new ArrayList<>();
         final List<String> endpoints = new ArrayList<>();

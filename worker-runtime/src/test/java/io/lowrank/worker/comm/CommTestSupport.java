@@ -2,9 +2,6 @@ package io.lowrank.worker.comm;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -100,26 +97,14 @@ final class CommTestSupport
      */
     static List<String> loopbackEndpoints(final int count)
     {
-        final List<DatagramSocket> sockets = new ArrayList<>();
-        final List<String> endpoints = new ArrayList<>();
         try
         {
-            for (int i = 0; i < count; i++)
-            {
-                final DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                sockets.add(socket);
-                endpoints.add("127.0.0.1:" + socket.getLocalPort());
-            }
+            return AllReduceBench.freeLoopbackEndpoints(count);
         }
         catch (final IOException ex)
         {
             throw new UncheckedIOException(ex);
         }
-        finally
-        {
-            sockets.forEach(DatagramSocket::close);
-        }
-        return endpoints;
     }
 
     interface RankAction
