@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link RingSchedule}), so for the same inputs both give bitwise identical floats. Per bucket: every participant
  * posts its region; each rank {@code r} then folds chunk {@code (r + 1) mod p} over all ranks in ring order into its
  * own buffer (the chunk the ring's reduce-scatter leaves on rank {@code r}); after a second barrier every rank copies
- * the other chunks from their owners (the all-gather).
+ * the other chunks from their owners (the all-gather). A third barrier holds every rank's bucket incomplete until all
+ * ranks have copied: the regions are shared memory here, and a trainer that got its bucket back goes on to write it
+ * (gradient clipping scales it in place) while a slower rank may still be reading it.
  *
  * <pre>
  *   InProcessAllReduce.Group group = new InProcessAllReduce.Group(4);
@@ -110,7 +112,9 @@ public final class InProcessAllReduce extends AbstractBucketAllReduce
 
     private static final int WAIT_FOR_POSTS = 1;
     private static final int WAIT_FOR_REDUCED_CHUNKS = 2;
-    private static final int DONE = 3;
+    private static final int WAIT_FOR_GATHERS = 3;
+    private static final int DONE = 4;
+    private static final int PHASES = 3;
 
     private final Group group;
     private int state = DONE;
@@ -136,7 +140,7 @@ public final class InProcessAllReduce extends AbstractBucketAllReduce
         bucketSequence = bucket.sequence;
         group.addressByParityAndRank[parity][rank()] = bucket.address;
         group.lengthByParityAndRank[parity][rank()] = bucket.length;
-        group.phaseByRank.set(rank(), 2 * bucket.sequence + 1);
+        group.phaseByRank.set(rank(), PHASES * bucket.sequence + 1);
         state = WAIT_FOR_POSTS;
         waitStartNs = System.nanoTime();
     }
@@ -146,24 +150,35 @@ public final class InProcessAllReduce extends AbstractBucketAllReduce
     {
         if (WAIT_FOR_POSTS == state)
         {
-            if (!allReached(2 * bucketSequence + 1, "submitted"))
+            if (!allReached(PHASES * bucketSequence + 1, "submitted"))
             {
                 return 0;
             }
             checkLengths(bucket);
             reduceOwnChunk(bucket);
-            group.phaseByRank.set(rank(), 2 * bucketSequence + 2);
+            group.phaseByRank.set(rank(), PHASES * bucketSequence + 2);
             state = WAIT_FOR_REDUCED_CHUNKS;
             waitStartNs = System.nanoTime();
             return 1;
         }
         if (WAIT_FOR_REDUCED_CHUNKS == state)
         {
-            if (!allReached(2 * bucketSequence + 2, "reduced its chunk of"))
+            if (!allReached(PHASES * bucketSequence + 2, "reduced its chunk of"))
             {
                 return 0;
             }
             gatherOtherChunks(bucket);
+            group.phaseByRank.set(rank(), PHASES * bucketSequence + 3);
+            state = WAIT_FOR_GATHERS;
+            waitStartNs = System.nanoTime();
+            return 1;
+        }
+        if (WAIT_FOR_GATHERS == state)
+        {
+            if (!allReached(PHASES * bucketSequence + 3, "copied the reduced chunks of"))
+            {
+                return 0;
+            }
             state = DONE;
             return 1;
         }

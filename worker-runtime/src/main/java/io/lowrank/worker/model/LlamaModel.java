@@ -27,6 +27,8 @@ public final class LlamaModel {
     private final ActivationPlan plan;
     private final CrossLayerState chain;
     private final ModelSwitches switches = new ModelSwitches();
+    private final int finalNormOffset;      // flat offsets where the gradient suffixes start (see backward)
+    private final int[] layerOffsets;
     private double lastGradScale;
 
     public LlamaModel(Backend be, ModelConfig c, ParameterStore params, int batch, int seqLen) {
@@ -71,6 +73,12 @@ public final class LlamaModel {
         this.embed = params.get("model.embed_tokens.weight");
         this.finalNorm = params.get("model.norm.weight");
         this.head = params.get("lm_head.weight");
+        this.finalNormOffset = finalNorm.offset;
+        this.layerOffsets = new int[c.numLayers];
+        for (int l = 0; l < c.numLayers; l++) {
+            layerOffsets[l] = params.get(ModelLayout.layerPrefix(l) + "input_layernorm.weight").offset;
+        }
+        if (head.offset < finalNormOffset) throw new IllegalStateException("layout must end with model.norm then lm_head");
         this.inputs = new int[rows];
         this.targets = new int[rows];
     }
@@ -115,17 +123,29 @@ public final class LlamaModel {
 
     /** Accumulates the gradient of the last forward's (scaled) loss into the parameter gradients. */
     public void backward() {
+        backward(null);
+    }
+
+    /**
+     * Backward pass; {@code ready} (may be null) hears each time a further suffix of the flat
+     * gradient buffer is final: after the head and final norm, after each decoder layer (top to
+     * bottom), after the embedding.
+     */
+    public void backward(GradientReadyListener ready) {
         // logits now hold dL/dlogits
         be.matmul(logits, true, finalNormOut, false, head.grad, 1.0);   // dW_head += dlogits^T n
         be.matmul(logits, false, head.value, false, s.dNorm, 0.0);      // dn = dlogits W_head
         if (chain != null) chain.startBackward();
         Tensor dOut = s.dStreamA, dIn = s.dStreamB;
         be.rmsNormBackward(stream[c.numLayers], finalNorm.value, finalInvRms, s.dNorm, dOut, finalNorm.grad);
+        if (ready != null) ready.gradientsReadyFrom(finalNormOffset);
         for (int l = c.numLayers - 1; l >= 0; l--) {
             blocks[l].backward(dOut, dIn);
             Tensor t = dOut; dOut = dIn; dIn = t;
+            if (ready != null) ready.gradientsReadyFrom(layerOffsets[l]);
         }
         be.embeddingBackward(embed.grad, inputs, dOut);
+        if (ready != null) ready.gradientsReadyFrom(0);
     }
 
     /**

@@ -36,7 +36,7 @@ public final class RunConfig {
         MODEL_KEYS.put("layer_type", 's');
         for (String k : new String[]{"seq_len", "batch_size", "grad_accum", "steps", "warmup_steps", "seed", "eval_every",
                 "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps"}) TRAIN_KEYS.put(k, 'i');
-        for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip"}) TRAIN_KEYS.put(k, 'd');
+        for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "bucket_mb"}) TRAIN_KEYS.put(k, 'd');
         TRAIN_KEYS.put("tokenizer", 's');
         TRAIN_KEYS.put("dtype", 's');
     }
@@ -168,6 +168,7 @@ public final class RunConfig {
         }
         if (!(beta1() >= 0 && beta1() < 1)) throw new ConfigException("train.beta1", "must be in [0, 1), got " + beta1());
         if (!(beta2() >= 0 && beta2() < 1)) throw new ConfigException("train.beta2", "must be in [0, 1), got " + beta2());
+        if (!(bucketMb() > 0 && bucketMb() <= 1024)) throw new ConfigException("train.bucket_mb", "must be in (0, 1024], got " + bucketMb());
     }
 
     private static void positive(String field, long v) {
@@ -258,6 +259,12 @@ public final class RunConfig {
     /** ELAS: optimizer steps trained dense before 2:4 activation sparsity starts (methods.md: 1000). */
     public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", 1000); }
     public String dtype() { return str("train", "dtype", "float32"); }
+    /**
+     * Data-parallel runs: gradient bucket size in MB. The all-reduce of a bucket starts as soon as
+     * the backward pass has finished writing it, so smaller buckets overlap more of the
+     * communication with the backward pass, larger ones pay less per-message overhead.
+     */
+    public double bucketMb() { return number("train", "bucket_mb", 25.0); }
 
     public ObjectNode toJson() { return root.deepCopy(); }
 

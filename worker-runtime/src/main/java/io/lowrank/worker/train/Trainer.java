@@ -47,6 +47,8 @@ public final class Trainer implements AutoCloseable {
     private final int[] windows, inputs, targets;
     private long step;
     private Double initialLoss;
+    private GradientSync gradientSync;     // null: single worker
+    private double lastLr, lastGradNorm;
 
     public static final class Result {
         public long steps;
@@ -75,19 +77,52 @@ public final class Trainer implements AutoCloseable {
         this.windows = new int[batch * (seqLen + 1)];
         this.inputs = new int[batch * seqLen];
         this.targets = new int[batch * seqLen];
-        this.metrics = new MetricsLog(runDir.resolve("metrics.jsonl"));
+        // workers of a distributed run have no run directory of their own: the driver keeps the log
+        this.metrics = runDir == null ? null : new MetricsLog(runDir.resolve("metrics.jsonl"));
+    }
+
+    /**
+     * Makes this trainer one data-parallel worker: each step's gradients are summed over the
+     * workers (overlapped with the backward pass) and the loss is scaled by 1/worldSize, so every
+     * worker applies the gradient of the mean loss over all workers' micro-batches and the
+     * weights stay identical on all of them.
+     */
+    public void setGradientSync(GradientSync sync) {
+        this.gradientSync = sync;
     }
 
     public ParameterStore params() { return params; }
     public long step() { return step; }
 
-    /** Restores weights, optimizer, step and data cursor from a checkpoint directory. */
+    /**
+     * Restores weights, optimizer, step and data cursor from a checkpoint directory. A checkpoint
+     * of a distributed run holds one cursor per rank ({@code train_cursors}); worker {@code rank}
+     * takes its own, and the worker count must match the run that wrote it.
+     */
     public void resume(Path checkpoint) throws IOException {
+        resume(checkpoint, 0, 1);
+    }
+
+    public void resume(Path checkpoint, int rank, int worldSize) throws IOException {
         ModelCheckpoint.loadWeights(checkpoint, params);
         ModelCheckpoint.loadOptimizer(checkpoint, params, opt);
         JsonNode st = JsonFiles.readTree(checkpoint.resolve(CheckpointDir.TRAINER_STATE_JSON));
         step = st.get("step").asLong();
-        train.restore(CursorState.fromJson(st.get("train_cursor").toString()));
+        JsonNode cursors = st.get("train_cursors");
+        JsonNode mine;
+        if (cursors != null && cursors.isArray()) {
+            if (cursors.size() != worldSize) {
+                throw new IllegalStateException(checkpoint + " was written by " + cursors.size() + " workers; resuming it needs the same "
+                        + "number of workers (got " + worldSize + ") so that every data cursor continues where it stopped");
+            }
+            mine = cursors.get(rank);
+        } else {
+            if (worldSize != 1) {
+                throw new IllegalStateException(checkpoint + " was written by a single-process run; resume it with 1 worker");
+            }
+            mine = st.get("train_cursor");
+        }
+        train.restore(CursorState.fromJson(mine.toString()));
         if (st.has("initial_loss")) initialLoss = st.get("initial_loss").asDouble();
         progress.println("resumed from " + checkpoint + " at step " + step);
     }
@@ -95,15 +130,49 @@ public final class Trainer implements AutoCloseable {
     /** One optimizer step; returns the mean training loss over its micro-batches. */
     double trainStep() throws IOException {
         be.fill(params.grads(), 0.0);
+        int world = gradientSync == null ? 1 : gradientSync.worldSize();
         double loss = 0;
         for (int micro = 0; micro < accum; micro++) {
             train.next(windows, batch, seqLen);
             Batches.split(windows, batch, seqLen, inputs, targets);
-            loss += model.forwardMean(inputs, targets, 1.0 / accum);
-            model.backward();
+            loss += model.forwardMean(inputs, targets, 1.0 / ((double) accum * world));
+            boolean last = micro == accum - 1;
+            if (gradientSync != null && last) {
+                gradientSync.begin();
+                model.backward(gradientSync);
+                gradientSync.finish();
+            } else {
+                model.backward();
+            }
         }
         return loss / accum;
     }
+
+    /**
+     * One optimizer step at the current step's learning rate: forward/backward over the
+     * micro-batches (and the gradient all-reduce in a distributed run), clipping, AdamW.
+     *
+     * @return this worker's mean training loss over its micro-batches
+     */
+    public double trainOneStep() throws IOException {
+        double lr = schedule.lr(step);
+        model.switches().setSparseActivations(step >= rc.denseWarmupSteps());
+        double loss = trainStep();
+        if (!Double.isFinite(loss)) {
+            throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower train.lr or check the data");
+        }
+        lastGradNorm = GradClip.clip(be, params.grads(), rc.gradClip());
+        opt.step(params.values(), params.grads(), lr);
+        lastLr = lr;
+        step++;
+        if (initialLoss == null) initialLoss = loss;
+        return loss;
+    }
+
+    public double lastLr() { return lastLr; }
+    public double lastGradNorm() { return lastGradNorm; }
+    public CursorState cursorState() { return train.state(); }
+    public long tokensPerStep() { return (long) batch * seqLen * accum; }
 
     /** Mean loss over the first evalBatches batches of the validation tokens (the same windows every time). */
     public double evaluate() {
@@ -131,16 +200,8 @@ public final class Trainer implements AutoCloseable {
         double lastLoss = Double.NaN;
         long windowStart = System.nanoTime(), windowStep = step;
         while (step < untilStep) {
-            double lr = schedule.lr(step);
-            model.switches().setSparseActivations(step >= rc.denseWarmupSteps());
-            double loss = trainStep();
-            if (!Double.isFinite(loss)) {
-                throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower train.lr or check the data");
-            }
-            double gradNorm = GradClip.clip(be, params.grads(), rc.gradClip());
-            opt.step(params.values(), params.grads(), lr);
-            step++;
-            if (initialLoss == null) initialLoss = loss;
+            double loss = trainOneStep();
+            double lr = lastLr, gradNorm = lastGradNorm;
             lastLoss = loss;
             ObjectNode m = metrics.record("train");
             m.put("step", step).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
@@ -155,7 +216,7 @@ public final class Trainer implements AutoCloseable {
                 windowStart = System.nanoTime();
                 windowStep = step;
             }
-            metrics.write(m);
+            if (metrics != null) metrics.write(m);
             if (rc.evalEvery() > 0 && step % rc.evalEvery() == 0 && step != untilStep) evalAndLog();
             if (rc.checkpointEvery() > 0 && step % rc.checkpointEvery() == 0) checkpoint();
         }
@@ -183,16 +244,32 @@ public final class Trainer implements AutoCloseable {
     }
 
     public Path checkpoint() throws IOException {
-        ObjectNode st = JSON.createObjectNode();
-        st.put("step", step);
+        ObjectNode st = trainerState();
         st.set("train_cursor", JSON.readTree(train.state().toJson()));
-        if (initialLoss != null) st.put("initial_loss", initialLoss);
-        st.put("lr_multiplier", schedule.multiplier(step));
-        st.set("run_config", rc.toJson());
         Path dir = CheckpointDir.stepDir(runDir, step);
         ModelCheckpoint.save(dir, mc, params, opt, st);
         progress.println("checkpoint " + dir);
         return dir;
+    }
+
+    /**
+     * Writes a checkpoint of a distributed run into {@code dir}: the same files, with every rank's
+     * data cursor (gathered by the caller, in rank order) instead of one.
+     */
+    public void checkpointDistributed(Path dir, java.util.List<CursorState> cursorsByRank) throws IOException {
+        ObjectNode st = trainerState();
+        com.fasterxml.jackson.databind.node.ArrayNode arr = st.putArray("train_cursors");
+        for (CursorState c : cursorsByRank) arr.add(JSON.readTree(c.toJson()));
+        ModelCheckpoint.save(dir, mc, params, opt, st);
+    }
+
+    private ObjectNode trainerState() throws IOException {
+        ObjectNode st = JSON.createObjectNode();
+        st.put("step", step);
+        if (initialLoss != null) st.put("initial_loss", initialLoss);
+        st.put("lr_multiplier", schedule.multiplier(step));
+        st.set("run_config", rc.toJson());
+        return st;
     }
 
     static String formatDuration(double seconds) {
@@ -202,5 +279,5 @@ public final class Trainer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException { metrics.close(); }
+    public void close() throws IOException { if (metrics != null) metrics.close(); }
 }
