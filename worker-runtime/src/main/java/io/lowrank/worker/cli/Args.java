@@ -10,11 +10,11 @@ import java.util.Set;
  * --key value command-line options. Every option a command reads must be declared, so that a typo
  * is an error naming the option rather than a silently ignored flag.
  */
-final class Args {
+public final class Args {
     private final String command;
     private final Map<String, List<String>> values = new LinkedHashMap<>();
 
-    Args(String command, String[] argv, int from, Set<String> allowed, Set<String> flags) {
+    public Args(String command, String[] argv, int from, Set<String> allowed, Set<String> flags) {
         this.command = command;
         for (int i = from; i < argv.length; i++) {
             String a = argv[i];
@@ -44,22 +44,22 @@ final class Args {
         return l;
     }
 
-    String get(String key) {
+    public String get(String key) {
         List<String> v = values.get(key);
         return v == null ? null : v.get(v.size() - 1);
     }
 
-    List<String> all(String key) { return values.getOrDefault(key, List.of()); }
+    public List<String> all(String key) { return values.getOrDefault(key, List.of()); }
 
-    String required(String key) {
+    public String required(String key) {
         String v = get(key);
         if (v == null) throw new UsageException(command + ": missing required option --" + key);
         return v;
     }
 
-    boolean flag(String key) { return "true".equals(get(key)); }
+    public boolean flag(String key) { return "true".equals(get(key)); }
 
-    int intValue(String key, int dflt) {
+    public int intValue(String key, int dflt) {
         String v = get(key);
         if (v == null) return dflt;
         try {
@@ -69,7 +69,7 @@ final class Args {
         }
     }
 
-    static final class UsageException extends RuntimeException {
-        UsageException(String m) { super(m); }
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String m) { super(m); }
     }
 }

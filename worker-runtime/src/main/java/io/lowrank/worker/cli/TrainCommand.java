@@ -34,7 +34,7 @@ import java.util.Set;
  * directory of token shards with a manifest, or from one token file (.tok/.npy; its last 5% of
  * windows become the held-out set).
  */
-final class TrainCommand {
+public final class TrainCommand {
     /** The demo corpus that bin/fetch-demo-corpus writes under the installation directory. */
     static final Path DEMO_CORPUS = Path.of(System.getProperty("lowrank.home", ".")).resolve("data/demo/demo-corpus.txt");
     private static final Set<String> OPTIONS = Set.of("preset", "layer", "steps", "run-dir", "corpus", "tokens", "resume",
@@ -121,7 +121,7 @@ final class TrainCommand {
     }
 
     /** The convenience flags and --set model.k=v / train.k=v, applied together and validated once. */
-    static RunConfig applyOverrides(RunConfig rc, Args a) {
+    public static RunConfig applyOverrides(RunConfig rc, Args a) {
         Map<String, String> o = new LinkedHashMap<>();
         String[][] flags = {{"steps", "train.steps"}, {"batch", "train.batch_size"}, {"seq-len", "train.seq_len"},
                 {"lr", "train.lr"}, {"threads", "train.threads"}};
@@ -146,7 +146,7 @@ final class TrainCommand {
         return o;
     }
 
-    static int[] readAll(List<Path> files, int vocab) throws IOException {
+    public static int[] readAll(List<Path> files, int vocab) throws IOException {
         List<int[]> parts = new ArrayList<>();
         int n = 0;
         for (Path f : files) {

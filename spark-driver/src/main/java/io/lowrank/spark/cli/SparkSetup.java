@@ -1,0 +1,54 @@
+package io.lowrank.spark.cli;
+
+import io.lowrank.spark.serde.LowrankKryoRegistrator;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The Spark settings lowrank-spark needs, applied as defaults: whatever spark-submit or
+ * spark-defaults.conf already set wins.
+ */
+public final class SparkSetup {
+    /** Executors need this for Aeron/Agrona (Spark does not add it); the driver JVM gets it from bin/lowrank or spark-submit. */
+    public static final String EXECUTOR_JVM_OPTIONS = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED";
+    private static final Pattern LOCAL = Pattern.compile("local\\[(\\d+|\\*)(?:,\\s*(\\d+))?\\]|local");
+
+    private SparkSetup() {}
+
+    /**
+     * @param master         --master, or null when spark-submit set it
+     * @param threadsPerTask compute threads of one worker (becomes spark.task.cpus and OMP_NUM_THREADS)
+     */
+    public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS) {
+        SparkConf conf = new SparkConf();
+        if (master != null) conf.setMaster(master);
+        if (!conf.contains("spark.master")) conf.setMaster("local[" + Runtime.getRuntime().availableProcessors() + "]");
+        conf.setIfMissing("spark.app.name", appName);
+        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        conf.setIfMissing("spark.kryo.registrationRequired", "true");
+        conf.setIfMissing("spark.kryo.registrator", LowrankKryoRegistrator.class.getName());
+        conf.setIfMissing("spark.task.cpus", Integer.toString(threadsPerTask));
+        conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask));
+        conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
+        conf.setIfMissing("spark.barrier.sync.timeout", barrierTimeoutS + "s");
+        // barrier stages need all slots at once; wait a while for executors to register before failing
+        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "5s");
+        conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "24");
+        conf.setIfMissing("spark.dynamicAllocation.enabled", "false");
+        String extra = conf.get("spark.executor.extraJavaOptions", "");
+        if (!extra.contains("jdk.internal.misc")) conf.set("spark.executor.extraJavaOptions", (extra + " " + EXECUTOR_JVM_OPTIONS).trim());
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /** Task slots of a local master ({@code local[N]} -> N), or -1 when the master is not local. */
+    public static int localSlots(String master) {
+        if (master == null) return -1;
+        Matcher m = LOCAL.matcher(master.trim());
+        if (!m.matches()) return -1;
+        if (m.group(1) == null) return 1;
+        return m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
+    }
+}

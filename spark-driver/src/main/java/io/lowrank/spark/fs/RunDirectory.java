@@ -1,0 +1,151 @@
+package io.lowrank.spark.fs;
+
+import io.lowrank.worker.checkpoint.CheckpointDir;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A run directory on any Hadoop file system (file://, hdfs://, s3a://): the same layout as a local
+ * run ({@link CheckpointDir}: {@code step-XXXXXXXX/} checkpoints, {@code metrics.jsonl}) plus
+ * {@code run.json}. Checkpoints are written next to their final name as {@code .tmp-<random>} and
+ * renamed into place, so a directory with a canonical step name is always complete; a reader
+ * additionally requires the four checkpoint files, which is what protects stores whose rename is
+ * not atomic (S3) from a half-copied directory.
+ */
+public final class RunDirectory {
+    public static final String RUN_JSON = "run.json";
+    public static final String METRICS_JSONL = "metrics.jsonl";
+    private static final String[] CHECKPOINT_FILES = {CheckpointDir.CONFIG_JSON, CheckpointDir.MODEL_SAFETENSORS,
+            CheckpointDir.OPTIMIZER_SAFETENSORS, CheckpointDir.TRAINER_STATE_JSON};
+
+    private final Path root;
+    private final FileSystem fs;
+
+    public RunDirectory(String uri, Configuration conf) throws IOException {
+        this.root = new Path(uri);
+        this.fs = root.getFileSystem(conf);
+    }
+
+    public String uri() { return fs.makeQualified(root).toString(); }
+    public FileSystem fileSystem() { return fs; }
+    public Path path(String child) { return new Path(root, child); }
+
+    public void create() throws IOException {
+        if (!fs.mkdirs(root)) throw new IOException("could not create run directory " + uri());
+    }
+
+    public boolean exists(String child) throws IOException { return fs.exists(path(child)); }
+
+    /** Copies a local checkpoint directory in as {@code step-XXXXXXXX}, replacing an older copy of the same step. */
+    public String publishCheckpoint(java.nio.file.Path localDir, long step) throws IOException {
+        String name = CheckpointDir.stepDirName(step);
+        Path target = path(name);
+        Path tmp = path(name + CheckpointDir.TMP_INFIX + randomSuffix());
+        fs.copyFromLocalFile(false, true, new Path(localDir.toUri()), tmp);
+        for (String f : CHECKPOINT_FILES) {
+            if (!fs.exists(new Path(tmp, f))) throw new IOException("checkpoint copy " + tmp + " lacks " + f);
+        }
+        Path old = null;
+        if (fs.exists(target)) {
+            old = path(name + CheckpointDir.OLD_INFIX + randomSuffix());
+            if (!fs.rename(target, old)) throw new IOException("could not move the previous " + target + " aside to " + old);
+        }
+        if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
+        if (old != null) fs.delete(old, true);
+        return fs.makeQualified(target).toString();
+    }
+
+    /** The newest complete checkpoint's URI, if any. */
+    public Optional<String> latestCheckpoint() throws IOException {
+        FileStatus[] children;
+        try {
+            children = fs.listStatus(root);
+        } catch (FileNotFoundException e) {
+            return Optional.empty();
+        }
+        long best = -1;
+        Path bestPath = null;
+        for (FileStatus st : children) {
+            if (!st.isDirectory()) continue;
+            OptionalLong step = CheckpointDir.parseStep(st.getPath().getName());
+            if (step.isEmpty() || step.getAsLong() <= best || !complete(st.getPath())) continue;
+            best = step.getAsLong();
+            bestPath = st.getPath();
+        }
+        return bestPath == null ? Optional.empty() : Optional.of(fs.makeQualified(bestPath).toString());
+    }
+
+    private boolean complete(Path dir) throws IOException {
+        for (String f : CHECKPOINT_FILES) {
+            if (!fs.isFile(new Path(dir, f))) return false;
+        }
+        return true;
+    }
+
+    /** Copies a checkpoint (or any directory) of this file system into a fresh local directory. */
+    public static java.nio.file.Path localize(String dirUri, Configuration conf, java.nio.file.Path localParent) throws IOException {
+        Path src = new Path(dirUri);
+        FileSystem fs = src.getFileSystem(conf);
+        java.nio.file.Path dst = localParent.resolve(src.getName() + "-" + randomSuffix());
+        java.nio.file.Files.createDirectories(dst);
+        for (FileStatus st : fs.listStatus(src)) {
+            if (st.isFile()) fs.copyToLocalFile(false, st.getPath(), new Path(dst.resolve(st.getPath().getName()).toUri()), true);
+        }
+        return dst;
+    }
+
+    /** Replaces a small text file atomically (write to a sibling, rename over). */
+    public void writeText(String child, String content) throws IOException {
+        Path target = path(child);
+        Path tmp = path(child + CheckpointDir.TMP_INFIX + randomSuffix());
+        try (FSDataOutputStream out = fs.create(tmp, true)) {
+            out.write(content.getBytes(StandardCharsets.UTF_8));
+        }
+        if (fs.exists(target) && !fs.delete(target, false)) throw new IOException("could not replace " + target);
+        if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
+    }
+
+    public String readText(String child) throws IOException {
+        try (FSDataInputStream in = fs.open(path(child))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The entries of a Hadoop configuration, to rebuild it on executors. */
+    public static Map<String, String> entries(Configuration conf) {
+        Map<String, String> m = new HashMap<>();
+        for (Map.Entry<String, String> e : conf) m.put(e.getKey(), e.getValue());
+        return m;
+    }
+
+    public static Configuration configuration(Map<String, String> entries) {
+        Configuration c = new Configuration(false);
+        entries.forEach(c::set);
+        return c;
+    }
+
+    public static String qualify(String uri, Configuration conf) throws IOException {
+        Path p = new Path(uri);
+        return p.getFileSystem(conf).makeQualified(p).toString();
+    }
+
+    static String randomSuffix() {
+        return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    }
+
+    static URI toUri(String s) { return URI.create(s); }
+}

@@ -1,0 +1,32 @@
+package io.lowrank.spark.train;
+
+/**
+ * What one worker tells the driver at the end of a chunk. Travels through Spark's shuffle and
+ * result path, so it is serialised by Kryo (registered in {@link io.lowrank.spark.serde.LowrankKryoRegistrator}).
+ */
+public final class ChunkReport {
+    public int rank;
+    public long startStep;
+    public long endStep;
+    /** this worker's mean training loss of each step of the chunk */
+    public double[] losses;
+    public double[] learningRates;
+    public double[] gradNorms;
+    public long tokens;
+    public double seconds;
+    /** time spent loading data and the checkpoint and joining the ring, before the first step */
+    public double setupSeconds;
+    public long allReduceBytes;
+    public long allReduceExposedNanos;
+    public long allReduceCommNanos;
+    public long sequencesServed;
+    /** rank 0 only: held-out loss at the chunk's end (NaN when not evaluated) */
+    public double valLoss = Double.NaN;
+    /** rank 0 only: the checkpoint written at the chunk's end */
+    public String checkpoint;
+    public String host;
+    public int stageAttempt;
+
+    public ChunkReport() {
+    }
+}

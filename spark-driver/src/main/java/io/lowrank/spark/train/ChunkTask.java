@@ -1,0 +1,164 @@
+package io.lowrank.spark.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lowrank.spark.fs.RunDirectory;
+import io.lowrank.spark.fs.ShardCache;
+import io.lowrank.worker.cli.TrainCommand;
+import io.lowrank.worker.comm.AeronRingAllReduce;
+import io.lowrank.worker.data.CursorState;
+import io.lowrank.worker.data.TokenCursor;
+import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.train.GradientSync;
+import io.lowrank.worker.train.RunConfig;
+import io.lowrank.worker.train.Trainer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.BarrierTaskContext;
+import scala.collection.Iterator;
+import scala.runtime.AbstractFunction1;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The body of one barrier task: worker {@code partitionId} of a chunk. Loads the chunk's starting
+ * checkpoint, joins the ring, trains {@code [startStep, endStep)} with its gradients all-reduced,
+ * gathers every rank's data cursor and (rank 0) publishes the checkpoint at {@code endStep}. Every
+ * attempt of a chunk starts from the same checkpoint and the same cursors, so a retried chunk
+ * repeats exactly the steps and sequences of the failed one.
+ */
+public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterator<ChunkReport>> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ChunkSpec spec;
+    private final TrainAccumulators acc;
+
+    public ChunkTask(ChunkSpec spec, TrainAccumulators acc) {
+        this.spec = spec;
+        this.acc = acc;
+    }
+
+    @Override
+    public Iterator<ChunkReport> apply(Iterator<Integer> partition) {
+        BarrierTaskContext ctx = BarrierTaskContext.get();
+        try {
+            return scala.package$.MODULE$.Iterator().single(run(ctx));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("worker " + ctx.partitionId() + " of chunk " + spec.chunk() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ChunkReport run(BarrierTaskContext ctx) throws IOException {
+        long t0 = System.nanoTime();
+        int rank = ctx.partitionId(), world = spec.worldSize();
+        if (ctx.getTaskInfos().length != world) {
+            throw new IllegalStateException("chunk " + spec.chunk() + " runs " + ctx.getTaskInfos().length + " barrier tasks, expected " + world);
+        }
+        PrintStream log = System.err;
+        Configuration conf = RunDirectory.configuration(spec.hadoopConf());
+        Path scratch = Files.createTempDirectory("lowrank-" + spec.runId() + "-rank" + rank + "-");
+        Path cache = Path.of(System.getProperty("java.io.tmpdir"), "lowrank-cache", spec.runId(), "rank-" + rank);
+        ChunkReport report = new ChunkReport();
+        report.rank = rank;
+        report.stageAttempt = ctx.stageAttemptNumber();
+        report.host = ctx.getTaskInfos()[rank].address();
+        try {
+            RunConfig rc = RunConfig.fromJson(JSON.readTree(spec.runConfigJson()), "run config of " + spec.runId());
+            ModelConfig mc = rc.model(spec.vocabSize());
+            List<Path> trainFiles = ShardCache.localize(spec.trainShards(), conf, cache.resolve("train"));
+            int[] val = rank == 0 && !spec.valShards().isEmpty()
+                    ? TrainCommand.readAll(ShardCache.localize(spec.valShards(), conf, cache.resolve("val")), mc.vocabSize) : null;
+            try (Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
+                 Trainer trainer = new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log)) {
+                if (spec.resumeFrom() != null) {
+                    trainer.resume(RunDirectory.localize(spec.resumeFrom(), conf, scratch), rank, world);
+                }
+                if (trainer.step() != spec.startStep()) {
+                    throw new IllegalStateException("chunk " + spec.chunk() + " should start at step " + spec.startStep()
+                            + " but checkpoint " + spec.resumeFrom() + " is at step " + trainer.step());
+                }
+                AeronRingAllReduce ring = world > 1 ? WorkerRing.join(ctx, spec) : null;
+                try {
+                    GradientSync sync = ring == null ? null : new GradientSync(ring, trainer.params().grads(), rc.bucketMb());
+                    trainer.setGradientSync(sync);
+                    report.setupSeconds = (System.nanoTime() - t0) / 1e9;
+                    train(ctx, trainer, report, log, rc);
+                    if (sync != null) {
+                        report.allReduceBytes = sync.bytes();
+                        report.allReduceExposedNanos = sync.exposedNanos();
+                        report.allReduceCommNanos = sync.commNanos();
+                        acc.allReduceBytes.add(sync.bytes());
+                        acc.allReduceExposedMs.add(sync.exposedNanos() / 1_000_000);
+                    }
+                    // every rank's cursor goes into the checkpoint; allGather is also the barrier that
+                    // keeps each ring open until all ranks have received their last bucket
+                    String[] cursors = ctx.allGather(trainer.cursorState().toJson());
+                    report.sequencesServed = trainer.cursorState().sequencesServed();
+                    if (rank == 0) {
+                        report.valLoss = trainer.evaluate();
+                        List<CursorState> byRank = new ArrayList<>();
+                        for (String c : cursors) byRank.add(CursorState.fromJson(c));
+                        Path local = scratch.resolve("checkpoint");
+                        trainer.checkpointDistributed(local, byRank);
+                        report.checkpoint = new RunDirectory(spec.runDir(), conf).publishCheckpoint(local, trainer.step());
+                    }
+                    ctx.barrier();  // the chunk counts as done only once its checkpoint is published
+                } finally {
+                    if (ring != null) ring.close();
+                }
+            }
+            return report;
+        } finally {
+            deleteRecursively(scratch);
+        }
+    }
+
+    private void train(BarrierTaskContext ctx, Trainer trainer, ChunkReport report, PrintStream log, RunConfig rc) throws IOException {
+        int n = (int) (spec.endStep() - spec.startStep());
+        report.startStep = spec.startStep();
+        report.endStep = spec.endStep();
+        report.losses = new double[n];
+        report.learningRates = new double[n];
+        report.gradNorms = new double[n];
+        long start = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            long step = spec.startStep() + i;
+            if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank() && ctx.stageAttemptNumber() == 0) {
+                log.println("fault injection: rank " + ctx.partitionId() + " halts its JVM before step " + step);
+                Runtime.getRuntime().halt(137);
+            }
+            double loss = trainer.trainOneStep();
+            report.losses[i] = loss;
+            report.learningRates[i] = trainer.lastLr();
+            report.gradNorms[i] = trainer.lastGradNorm();
+            acc.steps.add(ctx.partitionId() == 0 ? 1 : 0);
+            acc.tokens.add(trainer.tokensPerStep());
+            acc.lossSum.add(loss);
+            if (ctx.partitionId() == 0 && ((step + 1) % Math.max(1, rc.logEvery()) == 0 || i == n - 1)) {
+                double secs = (System.nanoTime() - start) / 1e9;
+                log.printf("[rank 0] step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s/worker%n",
+                        step + 1, spec.totalSteps(), loss, trainer.lastLr(), (i + 1) * trainer.tokensPerStep() / secs);
+            }
+        }
+        report.seconds = (System.nanoTime() - start) / 1e9;
+        report.tokens = n * trainer.tokensPerStep();
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // scratch space under java.io.tmpdir; the next chunk uses a new one
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.lowrank.spark.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lowrank.spark.fs.RunDirectory;
+import io.lowrank.worker.checkpoint.CheckpointDir;
+import io.lowrank.worker.train.RunConfig;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import scala.Tuple2;
+import scala.reflect.ClassTag$;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.IntStream;
+
+/**
+ * The driver's training loop: the run is cut into chunks of {@code chunkSteps} steps; each chunk is
+ * one Spark job whose first stage is a barrier stage of {@code workers} long-lived tasks (one per
+ * worker, see {@link ChunkTask}). A shuffle follows the barrier stage, which makes it a
+ * ShuffleMapStage: Spark resubmits a failed barrier ShuffleMapStage (up to
+ * {@code spark.stage.maxConsecutiveAttempts}), whereas a failed barrier ResultStage is never
+ * retried. When Spark gives up, this loop resumes from the newest complete checkpoint, at most
+ * {@code maxChunkRetries} times in a row. Chunks also bound what a failure costs (at most one chunk
+ * is redone) and give the UI a job, a description and accumulator values per chunk.
+ */
+public final class DistributedTraining {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the run needs beyond the model/train config. */
+    public record Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
+                       int maxChunkRetries, long peerTimeoutMs, Dataset data, long failAtStep, int failRank) {
+    }
+
+    public static final class Result {
+        public long steps;
+        public double initialLoss = Double.NaN, finalLoss = Double.NaN, valLoss = Double.NaN;
+        public double tokensPerSecond;
+        public long tokens;
+        public int chunks;
+        public int chunkRetries;
+        public long allReduceBytes;
+        public double allReduceHiddenFraction = Double.NaN;
+    }
+
+    private final JavaSparkContext jsc;
+    private final RunDirectory run;
+    private final Plan plan;
+    private final Configuration hadoopConf;
+    private final PrintStream progress;
+    private final TrainAccumulators acc;
+    private final StringBuilder metricsLines = new StringBuilder();
+
+    public DistributedTraining(JavaSparkContext jsc, RunDirectory run, Plan plan, PrintStream progress) throws IOException {
+        this.jsc = jsc;
+        this.run = run;
+        this.plan = plan;
+        this.hadoopConf = jsc.hadoopConfiguration();
+        this.progress = progress;
+        this.acc = new TrainAccumulators(jsc.sc());
+        if (run.exists(RunDirectory.METRICS_JSONL)) metricsLines.append(run.readText(RunDirectory.METRICS_JSONL));
+    }
+
+    public Result run() throws IOException {
+        Result res = new Result();
+        long total = plan.config().steps();
+        Optional<String> latest = run.latestCheckpoint();
+        long step = latest.isPresent() ? stepOf(latest.get()) : 0;
+        if (latest.isPresent()) progress.println("resuming " + run.uri() + " from " + latest.get());
+        int consecutiveFailures = 0, chunk = (int) (step / plan.chunkSteps());
+        double lastLoss = Double.NaN, lastTps = Double.NaN;
+        long tokens = 0;
+        double computeSeconds = 0, exposedSeconds = 0, commSeconds = 0;
+        while (step < total) {
+            long end = Math.min(total, step + plan.chunkSteps());
+            ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, plan.workers(),
+                    plan.threadsPerWorker(), plan.config().toJson().toString(), plan.data().vocabSize(), run.uri(),
+                    plan.data().trainShards(), plan.data().valShards(), latest.orElse(null),
+                    RunDirectory.entries(hadoopConf), plan.peerTimeoutMs(), plan.failAtStep(), plan.failRank());
+            String description = String.format("train steps %d-%d of %d", step + 1, end, total)
+                    + (Double.isNaN(lastLoss) ? "" : String.format(", loss %.3f, %,.0f tok/s", lastLoss, lastTps));
+            jsc.setJobGroup("lowrank-" + plan.runId(), description, true);
+            List<ChunkReport> reports;
+            try {
+                reports = runChunk(spec);
+            } catch (RuntimeException e) {
+                consecutiveFailures++;
+                res.chunkRetries++;
+                if (consecutiveFailures > plan.maxChunkRetries()) {
+                    throw new IllegalStateException("chunk " + chunk + " (steps " + (step + 1) + "-" + end + ") failed "
+                            + consecutiveFailures + " times in a row; giving up. Last error: " + rootMessage(e), e);
+                }
+                latest = run.latestCheckpoint();
+                step = latest.isPresent() ? stepOf(latest.get()) : 0;
+                chunk = (int) (step / plan.chunkSteps());
+                progress.println("chunk failed (" + rootMessage(e) + "); retry " + consecutiveFailures + "/" + plan.maxChunkRetries()
+                        + " from " + latest.orElse("step 0"));
+                continue;
+            }
+            consecutiveFailures = 0;
+            ChunkSummary s = ChunkSummary.of(reports, plan.workers());
+            for (int i = 0; i < s.meanLosses.length; i++) {
+                ObjectNode m = record("train");
+                m.put("step", step + i + 1).put("loss", s.meanLosses[i]).put("lr", s.learningRates[i])
+                        .put("grad_norm", s.gradNorms[i]).put("tokens", (step + i + 1) * s.tokensPerStep);
+                appendMetric(m);
+            }
+            ObjectNode cm = record("chunk");
+            cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
+                    .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("allreduce_bytes", s.allReduceBytes)
+                    .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
+                    .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint);
+            appendMetric(cm);
+            if (!Double.isNaN(s.valLoss)) {
+                ObjectNode em = record("eval");
+                em.put("step", end).put("val_loss", s.valLoss).put("val_ppl", Math.exp(s.valLoss));
+                appendMetric(em);
+            }
+            run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+            if (Double.isNaN(res.initialLoss) && step == 0) res.initialLoss = s.meanLosses[0];
+            lastLoss = s.meanLosses[s.meanLosses.length - 1];
+            lastTps = s.tokensPerSecond;
+            tokens += s.tokens;
+            computeSeconds += s.seconds;
+            exposedSeconds += s.exposedSeconds;
+            commSeconds += s.commSeconds;
+            res.valLoss = s.valLoss;
+            res.allReduceBytes += s.allReduceBytes;
+            progress.printf("chunk %d: steps %d-%d/%d  loss %.4f  val %.4f  %,.0f tok/s  all-reduce %.1f MB/step, %.0f%% hidden%s%n",
+                    chunk, step + 1, end, total, lastLoss, s.valLoss, s.tokensPerSecond,
+                    s.allReduceBytes / 1e6 / Math.max(1, end - step),
+                    s.commSeconds > 0 ? 100 * (1 - s.exposedSeconds / s.commSeconds) : 0.0,
+                    s.stageAttempt > 0 ? "  (stage attempt " + s.stageAttempt + ")" : "");
+            latest = Optional.of(s.checkpoint);
+            step = end;
+            chunk++;
+            res.chunks++;
+        }
+        res.steps = step;
+        res.finalLoss = lastLoss;
+        res.tokens = tokens;
+        res.tokensPerSecond = computeSeconds > 0 ? tokens / computeSeconds : Double.NaN;
+        if (commSeconds > 0) res.allReduceHiddenFraction = 1 - exposedSeconds / commSeconds;
+        if (Double.isNaN(res.initialLoss)) res.initialLoss = initialLossFromLog();
+        return res;
+    }
+
+    private List<ChunkReport> runChunk(ChunkSpec spec) {
+        JavaRDD<Integer> ranks = jsc.parallelize(new ArrayList<>(IntStream.range(0, spec.worldSize()).boxed().toList()), spec.worldSize());
+        RDD<ChunkReport> trained = ranks.rdd().barrier()
+                .mapPartitions(new ChunkTask(spec, acc), false, ClassTag$.MODULE$.apply(ChunkReport.class));
+        // the shuffle makes the barrier stage a ShuffleMapStage, which Spark retries as a whole
+        List<ChunkReport> reports = new ArrayList<>(trained.toJavaRDD()
+                .mapToPair(r -> new Tuple2<>(r.rank, r))
+                .partitionBy(new HashPartitioner(1))
+                .values()
+                .collect());
+        reports.sort(Comparator.comparingInt(r -> r.rank));
+        if (reports.size() != spec.worldSize()) {
+            throw new IllegalStateException("chunk " + spec.chunk() + " returned " + reports.size() + " reports for " + spec.worldSize() + " workers");
+        }
+        return reports;
+    }
+
+    private ObjectNode record(String kind) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("kind", kind);
+        n.put("time", System.currentTimeMillis() / 1000.0);
+        return n;
+    }
+
+    private void appendMetric(ObjectNode n) {
+        metricsLines.append(n.toString()).append('\n');
+    }
+
+    private double initialLossFromLog() {
+        for (String line : metricsLines.toString().split("\n")) {
+            if (line.isBlank()) continue;
+            try {
+                var n = JSON.readTree(line);
+                if ("train".equals(n.path("kind").asText()) && n.path("step").asLong() == 1) return n.path("loss").asDouble();
+            } catch (IOException ignored) {
+                // a torn last line of a crashed driver; the rest of the log is still usable
+            }
+        }
+        return Double.NaN;
+    }
+
+    static long stepOf(String checkpointUri) {
+        String name = new org.apache.hadoop.fs.Path(checkpointUri).getName();
+        OptionalLong s = CheckpointDir.parseStep(name);
+        if (s.isEmpty()) throw new IllegalArgumentException("not a checkpoint directory name: " + checkpointUri);
+        return s.getAsLong();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String first = String.valueOf(e.getMessage()).split("\n")[0];
+        return t == e ? first : first + " / cause: " + t;
+    }
+
+    /** The reports of one chunk folded into run-level numbers. */
+    static final class ChunkSummary {
+        double[] meanLosses, learningRates, gradNorms;
+        long tokens, tokensPerStep, allReduceBytes;
+        double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, valLoss = Double.NaN;
+        String checkpoint;
+        int stageAttempt;
+
+        static ChunkSummary of(List<ChunkReport> reports, int world) {
+            ChunkSummary s = new ChunkSummary();
+            ChunkReport r0 = reports.get(0);
+            int n = r0.losses.length;
+            s.meanLosses = new double[n];
+            for (ChunkReport r : reports) {
+                if (r.losses.length != n) throw new IllegalStateException("workers ran different step counts in one chunk");
+                for (int i = 0; i < n; i++) s.meanLosses[i] += r.losses[i] / world;
+                s.tokens += r.tokens;
+                s.seconds = Math.max(s.seconds, r.seconds);
+                s.setupSeconds = Math.max(s.setupSeconds, r.setupSeconds);
+                s.exposedSeconds = Math.max(s.exposedSeconds, r.allReduceExposedNanos / 1e9);
+                s.commSeconds = Math.max(s.commSeconds, r.allReduceCommNanos / 1e9);
+                s.stageAttempt = Math.max(s.stageAttempt, r.stageAttempt);
+            }
+            s.learningRates = r0.learningRates;
+            s.gradNorms = r0.gradNorms;
+            s.allReduceBytes = r0.allReduceBytes;
+            s.tokensPerStep = n == 0 ? 0 : s.tokens / n;
+            s.tokensPerSecond = s.seconds > 0 ? s.tokens / s.seconds : Double.NaN;
+            s.valLoss = r0.valLoss;
+            s.checkpoint = r0.checkpoint;
+            return s;
+        }
+    }
+
+}
