@@ -102,14 +102,23 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     }
                     // every rank's cursor goes into the checkpoint; allGather is also the barrier that
                     // keeps each ring open until all ranks have received their last bucket
-                    String[] cursors = ctx.allGather(trainer.cursorState().toJson());
+                    String[] gathered = ctx.allGather(trainer.cursorState().toJson() + "\n" + joinLosses(report.losses));
                     report.sequencesServed = trainer.cursorState().sequencesServed();
                     if (rank == 0) {
                         report.valLoss = trainer.evaluate();
                         List<CursorState> byRank = new ArrayList<>();
-                        for (String c : cursors) byRank.add(CursorState.fromJson(c));
+                        double[] meanLosses = new double[report.losses.length];
+                        for (String g : gathered) {
+                            int nl = g.indexOf('\n');
+                            byRank.add(CursorState.fromJson(g.substring(0, nl)));
+                            String[] ls = g.substring(nl + 1).split(",");
+                            for (int i = 0; i < meanLosses.length; i++) meanLosses[i] += Double.parseDouble(ls[i]) / world;
+                        }
                         Path local = scratch.resolve("checkpoint");
                         trainer.checkpointDistributed(local, byRank);
+                        // the chunk's log travels with its checkpoint: a driver killed after the checkpoint
+                        // was published but before it logged the chunk restores the lines from here
+                        Files.writeString(local.resolve(ChunkLog.FILE_NAME), ChunkLog.trainLines(report, meanLosses, trainer.tokensPerStep() * world));
                         report.checkpoint = new RunDirectory(spec.runDir(), conf).publishCheckpoint(local, trainer.step());
                     }
                     ctx.barrier();  // the chunk counts as done only once its checkpoint is published
@@ -133,10 +142,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
             long step = spec.startStep() + i;
-            if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank() && ctx.stageAttemptNumber() == 0) {
-                log.println("fault injection: rank " + ctx.partitionId() + " halts its JVM before step " + step);
-                Runtime.getRuntime().halt(137);
-            }
+            if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank()) injectFault(step, log);
             double loss = trainer.trainOneStep();
             report.losses[i] = loss;
             report.learningRates[i] = trainer.lastLr();
@@ -152,6 +158,26 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         }
         report.seconds = (System.nanoTime() - start) / 1e9;
         report.tokens = n * trainer.tokensPerStep();
+    }
+
+    private static String joinLosses(double[] losses) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < losses.length; i++) sb.append(i == 0 ? "" : ",").append(losses[i]);
+        return sb.toString();
+    }
+
+    /**
+     * Test hook (--fail-at-step): halts this executor's JVM, like a lost node, once per run. The
+     * marker file on the run's file system makes the retried chunk run through.
+     */
+    private void injectFault(long step, PrintStream log) throws IOException {
+        RunDirectory run = new RunDirectory(spec.runDir(), RunDirectory.configuration(spec.hadoopConf()));
+        String marker = "fault-injected-step-" + step;
+        if (run.exists(marker)) return;
+        run.writeText(marker, "rank " + spec.failRank() + " halted its JVM before step " + step + "\n");
+        log.println("fault injection: rank " + spec.failRank() + " halts its JVM before step " + step);
+        log.flush();
+        Runtime.getRuntime().halt(137);
     }
 
     private static void deleteRecursively(Path dir) {

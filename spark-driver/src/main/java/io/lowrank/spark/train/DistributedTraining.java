@@ -75,7 +75,10 @@ public final class DistributedTraining {
         long total = plan.config().steps();
         Optional<String> latest = run.latestCheckpoint();
         long step = latest.isPresent() ? stepOf(latest.get()) : 0;
-        if (latest.isPresent()) progress.println("resuming " + run.uri() + " from " + latest.get());
+        if (latest.isPresent()) {
+            progress.println("resuming " + run.uri() + " from " + latest.get());
+            restoreUnloggedChunk(latest.get(), step);
+        }
         int consecutiveFailures = 0, chunk = (int) (step / plan.chunkSteps());
         double lastLoss = Double.NaN, lastTps = Double.NaN;
         long tokens = 0;
@@ -108,12 +111,7 @@ public final class DistributedTraining {
             }
             consecutiveFailures = 0;
             ChunkSummary s = ChunkSummary.of(reports, plan.workers());
-            for (int i = 0; i < s.meanLosses.length; i++) {
-                ObjectNode m = record("train");
-                m.put("step", step + i + 1).put("loss", s.meanLosses[i]).put("lr", s.learningRates[i])
-                        .put("grad_norm", s.gradNorms[i]).put("tokens", (step + i + 1) * s.tokensPerStep);
-                appendMetric(m);
-            }
+            metricsLines.append(ChunkLog.trainLines(reports.get(0), s.meanLosses, s.tokensPerStep));
             ObjectNode cm = record("chunk");
             cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
                     .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("allreduce_bytes", s.allReduceBytes)
@@ -150,8 +148,27 @@ public final class DistributedTraining {
         res.tokens = tokens;
         res.tokensPerSecond = computeSeconds > 0 ? tokens / computeSeconds : Double.NaN;
         if (commSeconds > 0) res.allReduceHiddenFraction = 1 - exposedSeconds / commSeconds;
-        if (Double.isNaN(res.initialLoss)) res.initialLoss = initialLossFromLog();
+        if (Double.isNaN(res.initialLoss)) res.initialLoss = ChunkLog.initialLoss(metricsLines.toString());
         return res;
+    }
+
+    /**
+     * A driver killed between a chunk's checkpoint and its log line leaves the log one chunk short:
+     * the checkpoint carries that chunk's lines ({@link ChunkLog}), which are appended here.
+     */
+    private void restoreUnloggedChunk(String checkpoint, long checkpointStep) throws IOException {
+        long logged = ChunkLog.lastTrainStep(metricsLines.toString());
+        if (logged >= checkpointStep) return;
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(checkpoint, ChunkLog.FILE_NAME);
+        if (!run.fileSystem().exists(file)) return;
+        String lines;
+        try (var in = run.fileSystem().open(file)) {
+            lines = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        String restored = ChunkLog.linesAfter(lines, logged);
+        metricsLines.append(restored);
+        run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+        progress.println("restored the log of steps " + (logged + 1) + "-" + checkpointStep + " from " + checkpoint);
     }
 
     private List<ChunkReport> runChunk(ChunkSpec spec) {
@@ -182,19 +199,6 @@ public final class DistributedTraining {
         metricsLines.append(n.toString()).append('\n');
     }
 
-    private double initialLossFromLog() {
-        for (String line : metricsLines.toString().split("\n")) {
-            if (line.isBlank()) continue;
-            try {
-                var n = JSON.readTree(line);
-                if ("train".equals(n.path("kind").asText()) && n.path("step").asLong() == 1) return n.path("loss").asDouble();
-            } catch (IOException ignored) {
-                // a torn last line of a crashed driver; the rest of the log is still usable
-            }
-        }
-        return Double.NaN;
-    }
-
     static long stepOf(String checkpointUri) {
         String name = new org.apache.hadoop.fs.Path(checkpointUri).getName();
         OptionalLong s = CheckpointDir.parseStep(name);
@@ -211,7 +215,7 @@ public final class DistributedTraining {
 
     /** The reports of one chunk folded into run-level numbers. */
     static final class ChunkSummary {
-        double[] meanLosses, learningRates, gradNorms;
+        double[] meanLosses;
         long tokens, tokensPerStep, allReduceBytes;
         double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, valLoss = Double.NaN;
         String checkpoint;
@@ -232,8 +236,6 @@ public final class DistributedTraining {
                 s.commSeconds = Math.max(s.commSeconds, r.allReduceCommNanos / 1e9);
                 s.stageAttempt = Math.max(s.stageAttempt, r.stageAttempt);
             }
-            s.learningRates = r0.learningRates;
-            s.gradNorms = r0.gradNorms;
             s.allReduceBytes = r0.allReduceBytes;
             s.tokensPerStep = n == 0 ? 0 : s.tokens / n;
             s.tokensPerSecond = s.seconds > 0 ? s.tokens / s.seconds : Double.NaN;
