@@ -1,5 +1,6 @@
 package io.lowrank.spark.cli;
 
+import io.lowrank.spark.metrics.LowrankPlugin;
 import io.lowrank.spark.serde.LowrankKryoRegistrator;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -38,6 +39,14 @@ public final class SparkSetup {
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "5s");
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "24");
         conf.setIfMissing("spark.dynamicAllocation.enabled", "false");
+        String plugins = conf.get("spark.plugins", "");
+        if (!plugins.contains(LowrankPlugin.class.getName())) {
+            conf.set("spark.plugins", plugins.isEmpty() ? LowrankPlugin.class.getName() : plugins + "," + LowrankPlugin.class.getName());
+        }
+        // the driver's metrics (the plugin's gauges among them) at <ui>/metrics/prometheus
+        conf.setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.class", "org.apache.spark.metrics.sink.PrometheusServlet");
+        conf.setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus");
+        conf.setIfMissing("spark.ui.prometheus.enabled", "true");
         String extra = conf.get("spark.executor.extraJavaOptions", "");
         if (!extra.contains("jdk.internal.misc")) conf.set("spark.executor.extraJavaOptions", (extra + " " + EXECUTOR_JVM_OPTIONS).trim());
         return SparkSession.builder().config(conf).getOrCreate();

@@ -3,6 +3,8 @@ package io.lowrank.spark.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lowrank.spark.fs.RunDirectory;
 import io.lowrank.spark.fs.ShardCache;
+import io.lowrank.spark.metrics.LiveMetrics;
+import io.lowrank.spark.metrics.StepUpdate;
 import io.lowrank.worker.cli.TrainCommand;
 import io.lowrank.worker.comm.AeronRingAllReduce;
 import io.lowrank.worker.data.CursorState;
@@ -92,7 +94,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     GradientSync sync = ring == null ? null : new GradientSync(ring, trainer.params().grads(), rc.bucketMb());
                     trainer.setGradientSync(sync);
                     report.setupSeconds = (System.nanoTime() - t0) / 1e9;
-                    train(ctx, trainer, report, log, rc);
+                    train(ctx, trainer, sync, report, log, rc);
                     if (sync != null) {
                         report.allReduceBytes = sync.bytes();
                         report.allReduceExposedNanos = sync.exposedNanos();
@@ -132,7 +134,8 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         }
     }
 
-    private void train(BarrierTaskContext ctx, Trainer trainer, ChunkReport report, PrintStream log, RunConfig rc) throws IOException {
+    private void train(BarrierTaskContext ctx, Trainer trainer, GradientSync sync, ChunkReport report, PrintStream log, RunConfig rc)
+            throws IOException {
         int n = (int) (spec.endStep() - spec.startStep());
         report.startStep = spec.startStep();
         report.endStep = spec.endStep();
@@ -150,6 +153,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
             acc.steps.add(ctx.partitionId() == 0 ? 1 : 0);
             acc.tokens.add(trainer.tokensPerStep());
             acc.lossSum.add(loss);
+            if (ctx.partitionId() == 0) publishLive(step + 1, loss, trainer, sync, start, i + 1);
             if (ctx.partitionId() == 0 && ((step + 1) % Math.max(1, rc.logEvery()) == 0 || i == n - 1)) {
                 double secs = (System.nanoTime() - start) / 1e9;
                 log.printf("[rank 0] step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s/worker%n",
@@ -158,6 +162,18 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         }
         report.seconds = (System.nanoTime() - start) / 1e9;
         report.tokens = n * trainer.tokensPerStep();
+    }
+
+    /** Live numbers for the Spark plugin: tokens/s over all workers, bus bandwidth of the all-reduce so far. */
+    private void publishLive(long step, double loss, Trainer trainer, GradientSync sync, long startNanos, int stepsDone) {
+        double secs = (System.nanoTime() - startNanos) / 1e9;
+        double tps = stepsDone * trainer.tokensPerStep() * spec.worldSize() / secs;
+        double busbw = 0;
+        if (sync != null && sync.commNanos() > 0) {
+            int p = spec.worldSize();
+            busbw = sync.bytes() / (sync.commNanos() / 1e9) * 2.0 * (p - 1) / p / 1e9;
+        }
+        LiveMetrics.publish(new StepUpdate(step, loss, tps, busbw));
     }
 
     private static String joinLosses(double[] losses) {

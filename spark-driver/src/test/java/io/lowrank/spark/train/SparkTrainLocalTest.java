@@ -23,13 +23,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ring, chunk by chunk through checkpoints on the run's file system, and produce the loss sequence
  * of one single-process worker with their combined batch (same data, same init).
  */
-class SparkTrainLocalTest {
+public class SparkTrainLocalTest {
     static final String[] MODEL = {"--set", "model.hidden_size=32", "--set", "model.intermediate_size=64",
             "--set", "model.num_attention_heads=4", "--set", "model.num_hidden_layers=2", "--set", "model.rank=8",
             "--set", "train.seq_len=16", "--set", "train.lr=0.003", "--set", "train.warmup_steps=1",
             "--set", "train.eval_batches=2", "--set", "train.bucket_mb=0.5", "--set", "train.log_every=1"};
 
-    static Path corpus(Path dir) throws Exception {
+    public static Path corpus(Path dir) throws Exception {
         SplittableRandom r = new SplittableRandom(11);
         String[] words = {"the", "model", "learns", "low", "rank", "spark", "ring", "token", "layer", "gradient", "shard", "data"};
         StringBuilder sb = new StringBuilder();
