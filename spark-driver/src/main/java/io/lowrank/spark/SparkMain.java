@@ -1,5 +1,6 @@
 package io.lowrank.spark;
 
+import io.lowrank.spark.bench.AllReduceSuite;
 import io.lowrank.spark.cli.SparkTrainCommand;
 import io.lowrank.worker.cli.Args;
 import io.lowrank.worker.cli.Main;
@@ -36,6 +37,9 @@ public final class SparkMain {
         switch (argv[0]) {
             case "train":
                 return SparkTrainCommand.run(argv);
+            case "bench":
+                if (Arrays.asList(argv).contains("allreduce")) return AllReduceSuite.run(argv);
+                return Main.run(argv);
             case "train-local": {
                 String[] rest = Arrays.copyOf(argv, argv.length);
                 rest[0] = "train";

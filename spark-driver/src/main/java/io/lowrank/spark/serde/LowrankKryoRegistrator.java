@@ -17,6 +17,7 @@ public final class LowrankKryoRegistrator implements KryoRegistrator {
         kryo.register(ChunkReport.class);
         kryo.register(ChunkReport[].class);
         kryo.register(double[].class);
+        kryo.register(float[].class);  // bench --suite allreduce: the treeAggregate comparison
         kryo.register(long[].class);
         kryo.register(int[].class);
         kryo.register(String[].class);

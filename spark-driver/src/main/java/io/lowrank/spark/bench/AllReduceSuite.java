@@ -1,0 +1,106 @@
+package io.lowrank.spark.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lowrank.spark.cli.SparkSetup;
+import io.lowrank.worker.cli.Args;
+import io.lowrank.worker.comm.AllReduceBench;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * {@code bench --suite allreduce --procs P --size-mb M}: the Aeron ring all-reduce between P
+ * processes on loopback next to the plain Aeron point-to-point ceiling measured in the same run
+ * ({@link AllReduceBench}), and next to what Spark itself offers for the same job: a
+ * {@code treeAggregate} of P gradients of M MB on {@code local-cluster[P,1,..]} (executors in
+ * separate JVMs) followed by a broadcast of the sum that every executor reads. All three are
+ * reported as bus bandwidth, busbw = (bytes / median time) x 2(p-1)/p.
+ */
+public final class AllReduceSuite {
+    private static final Set<String> OPTIONS = Set.of("suite", "procs", "size-mb", "iterations", "warmup", "mtu", "term-mb",
+            "window-mb", "threading", "tree-iterations");
+
+    private AllReduceSuite() {}
+
+    public static int run(String[] argv) throws Exception {
+        Args a = new Args("bench --suite allreduce", argv, 1, OPTIONS, Set.of());
+        int procs = a.intValue("procs", 2), sizeMb = a.intValue("size-mb", 64);
+        List<String> ring = new ArrayList<>();
+        for (String k : List.of("procs", "size-mb", "iterations", "warmup", "mtu", "term-mb", "window-mb", "threading")) {
+            if (a.get(k) != null) ring.addAll(List.of("--" + k, a.get(k)));
+        }
+        if (a.get("procs") == null) ring.addAll(List.of("--procs", Integer.toString(procs)));
+        if (a.get("size-mb") == null) ring.addAll(List.of("--size-mb", Integer.toString(sizeMb)));
+        ObjectNode result = (ObjectNode) new ObjectMapper().readTree(lastLine(() -> AllReduceBench.main(ring.toArray(new String[0]))));
+        double tree = treeAggregateBusbw(procs, sizeMb, a.intValue("tree-iterations", 3));
+        result.put("tree_aggregate_gb_s", tree);
+        result.put("speedup_vs_tree_aggregate", result.get("busbw_gb_s").asDouble() / tree);
+        result.put("fraction_of_aeron_ceiling", result.get("busbw_gb_s").asDouble() / result.get("aeron_ceiling_gb_s").asDouble());
+        result.remove("note");
+        System.out.println(result);
+        return 0;
+    }
+
+    static double treeAggregateBusbw(int procs, int sizeMb, int iterations) {
+        int n = sizeMb * (1 << 20) / Float.BYTES;
+        SparkSession spark = SparkSetup.session("lowrank bench treeAggregate", "local-cluster[" + procs + ",1,"
+                + Math.max(1024, 3 * sizeMb + 512) + "]", 1, 600);
+        try {
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, procs).boxed().toList(), procs).cache();
+            ranks.count();
+            double[] seconds = new double[iterations];
+            for (int it = -1; it < iterations; it++) {
+                long t0 = System.nanoTime();
+                float[] sum = ranks.map(r -> gradient(r, n)).treeAggregate(new float[n], AllReduceSuite::add, AllReduceSuite::add, 2);
+                Broadcast<float[]> b = jsc.broadcast(sum);
+                long seen = ranks.map(r -> (long) b.value().length).reduce(Long::sum);
+                long t1 = System.nanoTime();
+                b.destroy();
+                if (seen != (long) n * procs) throw new IllegalStateException("broadcast read " + seen + " floats");
+                if (it >= 0) seconds[it] = (t1 - t0) / 1e9;
+            }
+            Arrays.sort(seconds);
+            double median = seconds[iterations / 2];
+            return (double) n * Float.BYTES / median * 2.0 * (procs - 1) / procs / 1e9;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static float[] gradient(int rank, int n) {
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) g[i] = (i % 97) * 1e-3f + rank;
+        return g;
+    }
+
+    private static float[] add(float[] a, float[] b) {
+        for (int i = 0; i < a.length; i++) a[i] += b[i];
+        return a;
+    }
+
+    interface Body { void run() throws Exception; }
+
+    private static String lastLine(Body body) throws Exception {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true));
+        try {
+            body.run();
+        } finally {
+            System.setOut(saved);
+        }
+        String[] lines = buf.toString().trim().split("\n");
+        return lines[lines.length - 1];
+    }
+}
