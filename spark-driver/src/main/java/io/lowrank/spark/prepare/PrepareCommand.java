@@ -1,5 +1,6 @@
 package io.lowrank.spark.prepare;
 
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -64,6 +65,12 @@ public final class PrepareCommand {
         String master = last(args, "master");
         SparkSession spark = null;
         try {
+            // a no-op re-run needs no Spark: check for the dataset with the Hadoop settings Spark would use
+            PrepareResult done = PrepareJob.existing(hadoopConf(sparkConf(master)), o);
+            if (done != null) {
+                out.println(done.toJson());
+                return 0;
+            }
             spark = session(master);
             PrepareResult r = PrepareJob.run(spark, o);
             out.println(r.toJson());
@@ -88,6 +95,21 @@ public final class PrepareCommand {
      * registrator already configured.
      */
     static SparkSession session(String master) {
+        return SparkSession.builder().config(sparkConf(master)).getOrCreate();
+    }
+
+    /** Hadoop configuration as Spark builds it from a SparkConf: defaults + {@code spark.hadoop.*} entries. */
+    static Configuration hadoopConf(SparkConf conf) {
+        Configuration h = new Configuration();
+        for (scala.Tuple2<String, String> kv : conf.getAll()) {
+            if (kv._1().startsWith("spark.hadoop.")) {
+                h.set(kv._1().substring("spark.hadoop.".length()), kv._2());
+            }
+        }
+        return h;
+    }
+
+    static SparkConf sparkConf(String master) {
         SparkConf conf = new SparkConf();
         if (master != null) {
             conf.setMaster(master);
@@ -103,7 +125,7 @@ public final class PrepareCommand {
             conf.set("spark.kryo.registrator", registrators.isEmpty() ? PrepareKryo.class.getName()
                     : registrators + "," + PrepareKryo.class.getName());
         }
-        return SparkSession.builder().config(conf).getOrCreate();
+        return conf;
     }
 
     static final class UsageException extends RuntimeException {

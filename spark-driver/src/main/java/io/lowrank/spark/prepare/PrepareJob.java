@@ -96,30 +96,20 @@ public final class PrepareJob {
         long t0 = System.nanoTime();
         Consumer<String> log = o.progress();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        TextTokenizer tok = TokenizerCache.get(o.tokenizer());
-        int seqTokens = o.seqLen() + 1;
-        long seqsPerShard = o.shardTokens() / seqTokens;
-
-        List<InputListing.InputFile> files = InputListing.list(conf, o.inputs(), o.format());
-        long totalBytes = files.stream().mapToLong(InputListing.InputFile::bytes).sum();
-        log.accept(String.format(Locale.ROOT, "prepare: %d input files, %.1f MB, from %s", files.size(),
-                totalBytes / 1e6, o.inputs()));
-
-        String hash = configHash(o, files, tok, seqsPerShard);
-        Path outRoot = new Path(o.output());
-        FileSystem outFs = outRoot.getFileSystem(conf);
-        outRoot = outFs.makeQualified(outRoot);
-        if (outFs.exists(outRoot) && !outFs.getFileStatus(outRoot).isDirectory()) {
-            throw new PrepareException("--output " + o.output() + " is a file; expected a directory (it holds one"
-                    + " sub-directory per dataset)");
-        }
-        Path dataset = new Path(outRoot, hash);
-        PrepareResult existing = reuse(outFs, dataset, hash, t0);
+        Plan plan = plan(conf, o);
+        PrepareResult existing = reuse(plan, t0);
         if (existing != null) {
-            log.accept("prepare: " + dataset + " already holds this dataset (same inputs and config, hash " + hash
-                    + "); nothing to do");
             return existing;
         }
+        TextTokenizer tok = plan.tok;
+        int seqTokens = plan.seqTokens;
+        long seqsPerShard = plan.seqsPerShard;
+        List<InputListing.InputFile> files = plan.files;
+        long totalBytes = plan.totalBytes;
+        String hash = plan.hash;
+        Path outRoot = plan.outRoot;
+        FileSystem outFs = plan.outFs;
+        Path dataset = plan.dataset;
         log.accept("prepare: config hash " + hash + " -> " + dataset);
 
         long splitBytes = o.splitBytes() > 0 ? o.splitBytes()
@@ -188,6 +178,61 @@ public final class PrepareJob {
     }
 
     // ------------------------------------------------------------------ identity and reuse
+
+    /**
+     * The dataset these inputs and settings already produced, or null when it does not exist
+     * yet. Needs no Spark: the CLI calls it before starting a session, so a no-op re-run is fast.
+     */
+    public static PrepareResult existing(Configuration conf, PrepareOptions o) throws IOException {
+        o.validate();
+        long t0 = System.nanoTime();
+        return reuse(plan(conf, o), t0);
+    }
+
+    /** What the driver knows before any Spark job: files, hash, directories. */
+    private static final class Plan {
+        TextTokenizer tok;
+        int seqTokens;
+        long seqsPerShard;
+        List<InputListing.InputFile> files;
+        long totalBytes;
+        String hash;
+        Path outRoot;
+        FileSystem outFs;
+        Path dataset;
+        Consumer<String> log;
+    }
+
+    private static Plan plan(Configuration conf, PrepareOptions o) throws IOException {
+        Plan p = new Plan();
+        p.log = o.progress();
+        p.tok = TokenizerCache.get(o.tokenizer());
+        p.seqTokens = o.seqLen() + 1;
+        p.seqsPerShard = o.shardTokens() / p.seqTokens;
+        p.files = InputListing.list(conf, o.inputs(), o.format());
+        p.totalBytes = p.files.stream().mapToLong(InputListing.InputFile::bytes).sum();
+        p.log.accept(String.format(Locale.ROOT, "prepare: %d input files, %.1f MB, from %s", p.files.size(),
+                p.totalBytes / 1e6, o.inputs()));
+        p.hash = configHash(o, p.files, p.tok, p.seqsPerShard);
+        Path outRoot = new Path(o.output());
+        p.outFs = outRoot.getFileSystem(conf);
+        p.outRoot = p.outFs.makeQualified(outRoot);
+        if (p.outFs.exists(p.outRoot) && !p.outFs.getFileStatus(p.outRoot).isDirectory()) {
+            throw new PrepareException("--output " + o.output() + " is a file; expected a directory (it holds one"
+                    + " sub-directory per dataset)");
+        }
+        p.dataset = new Path(p.outRoot, p.hash);
+        return p;
+    }
+
+    private static PrepareResult reuse(Plan p, long t0) throws IOException {
+        PrepareResult r = reuse(p.outFs, p.dataset, p.hash, t0);
+        if (r != null) {
+            p.log.accept("prepare: " + p.dataset + " already holds this dataset (same inputs and config, hash " + p.hash
+                    + "); nothing to do");
+        }
+        return r;
+    }
 
     /**
      * Hash of everything that shapes the shards: the procedure version, tokenizer, seq_len,
