@@ -83,7 +83,9 @@ final class Corpus {
         }
         StructType schema = new StructType().add(column, DataTypes.StringType).add("n", DataTypes.IntegerType);
         Dataset<Row> df = spark.createDataFrame(rows, schema).coalesce(1);
-        df.write().parquet(dir.toUri().toString());
+        // small row groups, so a Parquet file is cut into several splits
+        df.write().option("parquet.block.size", 4096).option("parquet.page.size.row.check.min", 5)
+                .option("parquet.page.size.row.check.max", 10).parquet(dir.toUri().toString());
         return out;
     }
 

@@ -145,6 +145,9 @@ class PrepareJobTest {
         Inputs in = threeFormats(dir.resolve("in"), 2);
         Path out1 = dir.resolve("out1");
         Path out2 = dir.resolve("out2");
+        List<InputSplit> splits = InputListing.splits(conf(), InputListing.list(conf(), in.uris(), PrepareOptions.Format.AUTO), 1200);
+        assertTrue(splits.stream().filter(s -> s.format.equals("parquet")).count() > 1, "Parquet cut by row groups: " + splits);
+        assertTrue(splits.stream().filter(s -> s.format.equals("text")).count() > 10, "text cut by bytes: " + splits);
         PrepareResult a = PrepareJob.run(spark(), options(in, out1).splitBytes(1200));
         Path ds1 = out1.resolve(a.configHash());
         Map<String, byte[]> first = Corpus.files(ds1);
