@@ -56,6 +56,24 @@ public final class MalformedCounts {
         }
     }
 
+    /**
+     * Adds {@code n} records of {@code kind} without locations (for counts gathered elsewhere, for
+     * example by distributed readers); see {@link #addExample}.
+     */
+    public void addCount(Kind kind, long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("negative malformed count " + n + " for " + kind);
+        }
+        counts[kind.ordinal()] += n;
+    }
+
+    /** Records one example location (already formatted), if fewer than the cap are held. */
+    public void addExample(String example) {
+        if (examples.size() < MAX_EXAMPLES) {
+            examples.add(example);
+        }
+    }
+
     /** Adds all counts (and examples, up to the cap) of {@code other}. */
     public void addAll(MalformedCounts other) {
         for (int i = 0; i < counts.length; i++) {

@@ -2,6 +2,7 @@ package io.lowrank.worker.data;
 
 import io.lowrank.worker.checkpoint.AtomicFiles;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -28,10 +29,22 @@ import java.util.List;
  * @param train         training split
  * @param val           validation split
  * @param malformed     skipped records over all sources
+ * @param prepare       what the Spark {@code prepare} job adds (sequence length, packing, config
+ *                      hash, input identities); null in manifests written by {@link CorpusTokenizer}
+ *                      and in manifests written before this field existed
  */
 public record ShardManifest(String format, int formatVersion, String tokenizer, int vocabSize, int endOfTextId,
                             double valFraction, long seed, long shardTokens, String textField,
-                            List<Source> sources, Split train, Split val, MalformedCounts malformed) {
+                            List<Source> sources, Split train, Split val, MalformedCounts malformed,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) Prepare prepare) {
+
+    /** A manifest without a {@code prepare} section (what {@link CorpusTokenizer} writes). */
+    public ShardManifest(String format, int formatVersion, String tokenizer, int vocabSize, int endOfTextId,
+                         double valFraction, long seed, long shardTokens, String textField,
+                         List<Source> sources, Split train, Split val, MalformedCounts malformed) {
+        this(format, formatVersion, tokenizer, vocabSize, endOfTextId, valFraction, seed, shardTokens, textField,
+                sources, train, val, malformed, null);
+    }
 
     public static final String FORMAT = "lowrank-token-shards";
     public static final String FILE_NAME = "manifest.json";
@@ -48,6 +61,32 @@ public record ShardManifest(String format, int formatVersion, String tokenizer, 
     public record Shard(String file, long tokens, String dtype, long crc32c) {
     }
 
+    /**
+     * The packed-sequence dataset the Spark {@code prepare} job writes: every shard holds a whole
+     * number of sequences of {@code seqLen + 1} tokens, so the windows a {@link TokenCursor} cuts
+     * from a split's shards are exactly the prepared (shuffled) sequences.
+     *
+     * @param seqLen            model sequence length; each stored sequence has {@code seqLen + 1} tokens
+     * @param configHash        hash of the configuration and the input identities; the dataset's directory name
+     * @param algorithm         version tag of the tokenize/pack/shuffle procedure that wrote the shards
+     * @param documents         well-formed documents read (each followed by the end-of-text id)
+     * @param streamTokens      tokens in the packed stream before the remainder was dropped
+     * @param droppedTokens     tail of the stream that did not fill a sequence (always {@code < seqLen + 1})
+     * @param trainSequences    sequences in the training split
+     * @param valSequences      sequences in the validation split
+     * @param sequencesPerShard sequences per shard (the last shard of a split may hold fewer)
+     * @param inputFormat       requested input format (auto, text, jsonl, parquet)
+     * @param inputs            input files in stream order, with what identifies their content
+     */
+    public record Prepare(int seqLen, String configHash, String algorithm, long documents, long streamTokens,
+                          long droppedTokens, long trainSequences, long valSequences, long sequencesPerShard,
+                          String inputFormat, List<Input> inputs) {
+    }
+
+    /** One input file of a prepared dataset: URI, size, modification time (ms), format it was read as. */
+    public record Input(String uri, long bytes, long modificationTime, String format) {
+    }
+
     private static ObjectMapper mapper() {
         return new ObjectMapper()
                 .enable(SerializationFeature.INDENT_OUTPUT)
@@ -56,26 +95,48 @@ public record ShardManifest(String format, int formatVersion, String tokenizer, 
 
     /** Writes {@code dir/manifest.json} atomically. */
     public void write(Path dir) throws IOException {
-        AtomicFiles.write(dir.resolve(FILE_NAME), out -> {
-            out.write(mapper().writeValueAsBytes(this));
-            out.write('\n');
-        });
+        AtomicFiles.write(dir.resolve(FILE_NAME), out -> out.write(toJson()));
+    }
+
+    /** The manifest as written to {@code manifest.json} (UTF-8 JSON and a final newline). */
+    public byte[] toJson() throws IOException {
+        byte[] json = mapper().writeValueAsBytes(this);
+        byte[] out = java.util.Arrays.copyOf(json, json.length + 1);
+        out[json.length] = '\n';
+        return out;
     }
 
     /** Reads {@code dir/manifest.json}. */
     public static ShardManifest read(Path dir) throws IOException {
         Path file = dir.resolve(FILE_NAME);
+        return parse(java.nio.file.Files.readAllBytes(file), file.toString());
+    }
+
+    /**
+     * Parses manifest JSON read from anywhere (for example a Hadoop file system). Every field of
+     * format version 1 must be present; {@code prepare}, added later, may be absent (it is null
+     * then), so manifests written before it existed still load. {@code source} names the file in errors.
+     */
+    public static ShardManifest parse(byte[] json, String source) throws IOException {
         ShardManifest m;
         try {
-            m = mapper().readValue(file.toFile(), ShardManifest.class);
+            ObjectMapper mapper = mapper();
+            com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(json);
+            if (tree instanceof com.fasterxml.jackson.databind.node.ObjectNode obj && !obj.has("prepare")) {
+                obj.putNull("prepare");
+            }
+            m = mapper.treeToValue(tree, ShardManifest.class);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new TokenFormatException("manifest " + file + ": " + e.getOriginalMessage());
+            throw new TokenFormatException("manifest " + source + ": " + e.getOriginalMessage());
+        }
+        if (m == null) {
+            throw new TokenFormatException("manifest " + source + ": empty");
         }
         if (!FORMAT.equals(m.format())) {
-            throw new TokenFormatException("manifest " + file + ": format '" + m.format() + "', expected '" + FORMAT + "'");
+            throw new TokenFormatException("manifest " + source + ": format '" + m.format() + "', expected '" + FORMAT + "'");
         }
         if (m.formatVersion() != 1) {
-            throw new TokenFormatException("manifest " + file + ": unsupported formatVersion " + m.formatVersion());
+            throw new TokenFormatException("manifest " + source + ": unsupported formatVersion " + m.formatVersion());
         }
         return m;
     }
