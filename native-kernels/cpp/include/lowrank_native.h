@@ -122,7 +122,10 @@ LR_API void lr_rmsnorm_backward(const float* x, const float* w, const float* inv
 /* Cross-entropy over logits[rows, vocab] against targets (0 <= t < vocab, or
  * ignore_index: that row's loss is 0 and its gradient row 0). Replaces the
  * logits in place by grad_scale * (softmax - onehot(t)) and returns the sum of
- * the rows' -log softmax[t] (double). The caller checked every target. */
+ * the rows' -log softmax[t] (double). The target's entry is computed as
+ * -grad_scale * (S - e_t) / S in double (S = sum of the row's exps), without
+ * the cancellation of softmax_t - 1 when softmax_t ~ 1. The caller checked
+ * every target. */
 LR_API double lr_cross_entropy(float* logits, int64_t rows, int64_t vocab, const int32_t* targets,
                                int32_t ignore_index, float grad_scale);
 /* AdamW step `step` >= 1 (PyTorch torch.optim.AdamW; the worker's AdamW/FloatKernels):

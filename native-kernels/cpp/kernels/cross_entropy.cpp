@@ -1,7 +1,9 @@
 // cross_entropy: loss and gradient of the LM head in one kernel, in place over
 // logits[rows, vocab]. Per row with target t (t == ignore_index: row zeroed, loss 0):
 //   m = max_j x_j;  e_j = exp(x_j - m);  S = sum_j e_j (double);
-//   loss_r = log S + m - x_t;  x_j = e_j * (grad_scale / S);  x_t -= grad_scale
+//   loss_r = log S + m - x_t;  x_j = e_j * (grad_scale / S)  (j != t)
+//   x_t = -grad_scale * (S - e_t) / S   (= grad_scale (softmax_t - 1), in double:
+//        e_t * grad_scale/S - grad_scale in float would cancel when softmax_t ~ 1)
 // returns sum_r loss_r, added in row order (independent of the thread count).
 // Contract: include/lowrank_native.h.
 //
@@ -91,6 +93,7 @@ double ce_row(float* x, int64_t vocab, int32_t t, float scale) {
     F::accd(s0, s1, e);
   }
   const double sum = F::hsumd(F::addd(s0, s1));
+  const float et = x[t];
   // pass 3: scale
   const vf inv = F::set1((float)((double)scale / sum));
   for (j = 0; j + F::W <= vocab; j += F::W) F::store(x + j, F::mul(F::load(x + j), inv));
@@ -98,7 +101,7 @@ double ce_row(float* x, int64_t vocab, int32_t t, float scale) {
     const F::m k = F::mask(vocab - j);
     F::storem(x + j, F::mul(F::loadm(x + j, k, F::zero()), inv), k);
   }
-  x[t] -= scale;
+  x[t] = (float)(-(double)scale * ((sum - (double)et) / sum));
   return log(sum) + (double)mx - (double)xt;
 }
 
