@@ -11,7 +11,9 @@ import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.optim.AdamW;
 import io.lowrank.worker.optim.GradClip;
 import io.lowrank.worker.tensor.Backend;
+import io.lowrank.nativekernels.NativeLibrary;
 import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.FusedOpsBench;
 import io.lowrank.worker.tensor.Nd4jCpuBackend;
 import io.lowrank.worker.tensor.Tensor;
 import io.lowrank.worker.train.Batches;
@@ -37,7 +39,8 @@ final class BenchCommand {
             case "train": return train(a);
             case "sgemm": return sgemm(a);
             case "spmm24": return spmm24(a);
-            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24)");
+            case "fused": return fused(a);
+            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24, fused)");
         }
     }
 
@@ -268,6 +271,61 @@ final class BenchCommand {
                     .put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));   // bin/lowrank: passive
             out.putPOJO("sparse_ms_all", sparseMs);
             out.putPOJO("dense_ms_all", denseMs);
+            System.out.println(JSON.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    /**
+     * The fused element-wise ops at a preset's shapes (tokens = --batch x --seq-len, default the
+     * preset's batch_size x seq_len; hidden, intermediate, rank, heads and the parameter count of
+     * the model; vocabulary 32000): each op on a backend with the FloatKernels Java loops and on one
+     * with the native kernels, alternating in the same run, medians of --steps (7) after --warmup
+     * (2); ratio = java_ms / native_ms; rel_diff = ||native - java|| / ||java|| of the op's outputs
+     * (see FusedOpsBench). One line per op, then the JSON object on the last line.
+     */
+    static int fused(Args a) throws Exception {
+        String preset = a.required("preset");
+        String layer = a.get("layer") == null ? "cola" : a.get("layer");
+        int reps = a.intValue("steps", 7), warmup = a.intValue("warmup", 2);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);
+        ModelConfig mc = rc.model(32000);
+        int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+        if (!NativeLibrary.isAvailable()) {
+            throw new IllegalStateException("bench --suite fused compares the Java loops with the native kernels, which are unavailable: "
+                    + NativeLibrary.unavailableReason());
+        }
+        long params = 0;
+        for (int[] shape : ModelLayout.of(mc).values()) {
+            long n = 1;
+            for (int dim : shape) n *= dim;
+            params += n;
+        }
+        FusedOpsBench.Shapes shapes = new FusedOpsBench.Shapes(batch, seqLen, mc.hiddenSize, mc.intermediateSize,
+                mc.rank > 0 ? mc.rank : mc.hiddenSize, mc.vocabSize, mc.numHeads, params);
+        try (Nd4jCpuBackend java = new Nd4jCpuBackend(DType.F32, threads, false);
+             Nd4jCpuBackend nat = new Nd4jCpuBackend(DType.F32, threads, true)) {
+            java.util.List<FusedOpsBench.Result> results = FusedOpsBench.run(java, nat, shapes, reps, warmup);
+            ObjectNode out = JSON.createObjectNode();
+            out.put("suite", "fused").put("preset", preset).put("layer", mc.layerType.id).put("tokens", batch * seqLen)
+                    .put("batch", batch).put("seq_len", seqLen).put("threads", threads).put("reps", reps).put("warmup", warmup)
+                    .put("backend", nat.describe()).put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));
+            com.fasterxml.jackson.databind.node.ArrayNode arr = out.putArray("kernels");
+            double javaTotal = 0, nativeTotal = 0;
+            System.out.printf("%-20s %-22s %10s %10s %8s %10s%n", "kernel", "shape", "java_ms", "native_ms", "ratio", "rel_diff");
+            for (FusedOpsBench.Result r : results) {
+                double jm = r.javaMedian(), nm = r.nativeMedian();
+                javaTotal += jm;
+                nativeTotal += nm;
+                System.out.printf("%-20s %-22s %10.3f %10.3f %8.2f %10.2e%n", r.kernel, r.shape, jm, nm, jm / nm, r.relDiff);
+                ObjectNode k = arr.addObject();
+                k.put("kernel", r.kernel).put("shape", r.shape).put("java_ms", jm).put("native_ms", nm).put("ratio", jm / nm)
+                        .put("rel_diff", r.relDiff);
+                k.putPOJO("java_ms_all", r.javaMs);
+                k.putPOJO("native_ms_all", r.nativeMs);
+            }
+            out.put("java_ms_sum", javaTotal).put("native_ms_sum", nativeTotal).put("ratio_sum", javaTotal / nativeTotal);
             System.out.println(JSON.writeValueAsString(out));
         }
         return 0;

@@ -77,7 +77,7 @@ public final class Nd4jCpuBackend implements Backend {
     @Override
     public String describe() {
         return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads()
-                + (fk == null ? "" : ", 2:4 and fused element-wise kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
+                + (fk == null ? "" : ", 2:4 + fused kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
     }
 
     @Override
