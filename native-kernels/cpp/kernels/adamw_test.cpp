@@ -1,6 +1,7 @@
 // Correctness test of adamw: every ISA path and 1-3 threads against the
 // double-precision reference (PyTorch's AdamW equations) on fresh Gaussian
-// p, g, m and positive v, odd sizes, steps 1, 2, 10 and 1000 (bias
+// p, g, m and positive v, odd sizes (up to 600001, multi-threaded above 2^19),
+// steps 1, 2, 10 and 1000 (bias
 // corrections), lr 0.05 so that the update is not lost in p's rounding.
 // Bounds: ||out - ref|| / ||ref|| <= 1e-6 for p, m and v, and <= 1e-5 for the
 // update p_new - p_old (its rounding: half an ulp of p against an update of
@@ -14,7 +15,7 @@ static const double kBound = 1e-6, kBoundUpdate = 1e-5;
 int main() {
   Counter C;
   Rng rng(15);
-  const int64_t sizes[] = {1, 3, 8, 9, 17, 100, 4095, 4097, 50001};
+  const int64_t sizes[] = {1, 3, 8, 9, 17, 100, 4095, 4097, 50001, 600001};
   const int64_t steps[] = {1, 2, 10, 1000};
   const int G = 16;
   for (int64_t n : sizes) {

@@ -160,7 +160,7 @@ void rms_back_row(const float* x, const float* w, float inv, const float* g, flo
 
 void lr::LR_SUFFIX(rmsnorm)(const float* x, const float* w, double eps, float* out, float* inv_rms,
                             int64_t rows, int64_t d) {
-  const int nt = lr::threads_for((double)rows * (double)d * 3.0);
+  const int nt = rows * d < kMinParallel ? 1 : lr::threads_for((double)rows * (double)d * 3.0);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t r = 0; r < rows; ++r) rms_row(x + r * d, w, eps, out + r * d, inv_rms + r, d);
 }
@@ -169,7 +169,7 @@ void lr::LR_SUFFIX(rmsnorm_backward)(const float* x, const float* w, const float
                                      const float* dout, float* dx, float* dw, int64_t rows,
                                      int64_t d, double* partial) {
   const int64_t chunks = (rows + lr::kRmsChunk - 1) / lr::kRmsChunk;
-  const int nt = lr::threads_for((double)rows * (double)d * 6.0);
+  const int nt = rows * d < kMinParallel ? 1 : lr::threads_for((double)rows * (double)d * 6.0);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t c = 0; c < chunks; ++c) {
     double* acc = partial + c * d;

@@ -1,7 +1,8 @@
 // Correctness test of rmsnorm / rmsnorm_backward: every ISA path and 1-3
 // threads against the double-precision reference on fresh Gaussian inputs,
 // odd shapes (one row, d not a multiple of 8/16, rows across the 64-row dw
-// chunks). dw accumulates onto a random start value.
+// chunks, 300 x 2051 above the 2^19 elements from which it uses several
+// threads). dw accumulates onto a random start value.
 // Bounds: ||out - ref|| / ||ref|| <= 1e-6 for out, inv_rms, dx and dw
 // (dx not for d = 1: there xhat = +-1 and dx = inv g w (1 - xhat^2) is 0 up to
 // eps, pure cancellation in any float implementation);
@@ -17,7 +18,7 @@ int main() {
   Rng rng(13);
   struct S { int64_t rows, d; };
   const S shapes[] = {{1, 1}, {1, 7}, {3, 8}, {2, 9}, {5, 17}, {65, 33}, {130, 100}, {1, 512},
-                      {129, 512}, {200, 1376}, {193, 67}, {7, 4099}};
+                      {129, 512}, {200, 1376}, {193, 67}, {7, 4099}, {300, 2051}};
   const int G = 16;
   const double eps = 1e-6;
   for (const S& s : shapes) {

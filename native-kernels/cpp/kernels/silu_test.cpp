@@ -1,7 +1,8 @@
 // Correctness test of silu / silu_backward: every ISA path and 1-3 threads
 // against the double-precision reference (exp from libm) on fresh Gaussian
 // inputs (scale 4, plus a few values beyond the exp range), odd sizes (1, not
-// multiples of 8/16, across the 4096-element blocks).
+// multiples of 8/16, across the 4096-element blocks, above the 2^19 elements
+// from which the element-wise kernels use several threads).
 // Bounds: ||out - ref|| / ||ref|| <= 1e-6 forward and backward; in place
 // (z == h) gives the same bits; results do not depend on the thread count
 // (bit-identical); nothing past n is written.
@@ -14,7 +15,7 @@ static const double kBound = 1e-6;
 int main() {
   Counter C;
   Rng rng(11);
-  const int64_t sizes[] = {1, 2, 7, 9, 15, 17, 31, 33, 100, 1001, 4095, 4097, 12289, 262151};
+  const int64_t sizes[] = {1, 2, 7, 9, 15, 17, 31, 33, 100, 1001, 4095, 4097, 12289, 262151, 600011};
   const int G = 16;
   for (int64_t n : sizes) {
     std::vector<float> h = randn(n, rng, 4.0f), dz = randn(n, rng, 1.0f);

@@ -1,6 +1,7 @@
 // Correctness test of swiglu / swiglu_backward (SiLU gate and identity gate):
 // every ISA path and 1-3 threads against the double-precision reference on
-// fresh Gaussian inputs of odd sizes.
+// fresh Gaussian inputs of odd sizes (up to 600011: above the 2^19 elements
+// from which the element-wise kernels use several threads).
 // Bounds: ||out - ref|| / ||ref|| <= 1e-6 for out, dg and du; bit-identical
 // across thread counts; nothing past n is written.
 #include "test_util.h"
@@ -12,7 +13,7 @@ static const double kBound = 1e-6;
 int main() {
   Counter C;
   Rng rng(12);
-  const int64_t sizes[] = {1, 3, 8, 9, 16, 17, 63, 65, 1000, 4097, 8193, 100003};
+  const int64_t sizes[] = {1, 3, 8, 9, 16, 17, 63, 65, 1000, 4097, 8193, 100003, 600011};
   const int G = 16;
   for (int64_t n : sizes) {
     std::vector<float> g = randn(n, rng, 3.0f), u = randn(n, rng, 1.0f), dy = randn(n, rng, 1.0f);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The native fused kernels ({@link Fused}) against the double-precision Java reference written
  * here (the equations of the worker's FloatKernels, in double with Math.exp), on fresh Gaussian
- * inputs (never zero) of odd sizes (1, not multiples of 8 or 16, across the 4096-element blocks),
+ * inputs (never zero) of odd sizes (1, not multiples of 8 or 16, across the 4096-element blocks,
+ * above the 2^19 elements from which the element-wise kernels use several threads),
  * every ISA path this CPU has and 1-3 threads. Bounds ||native - ref|| / ||ref||: 1e-6 for every
  * output except the causal softmax backward (5e-6) and the AdamW update p_new - p_old (1e-5, half
  * an ulp of p against an update of ~lr); the cross-entropy loss |native - ref| / |ref| <= 1e-6.
@@ -23,7 +24,8 @@ import org.junit.jupiter.api.Test;
  */
 class FusedNativeTest {
   private static final double B = 1e-6;
-  private static final int[] SIZES = {1, 3, 7, 9, 17, 33, 100, 1001, 4097, 12289};
+  // 600011: above the 2^19 elements from which the element-wise kernels use several threads
+  private static final int[] SIZES = {1, 3, 7, 9, 17, 33, 100, 1001, 4097, 12289, 600011};
 
   @AfterEach
   void restore() {
@@ -374,7 +376,7 @@ class FusedNativeTest {
   void resultsDoNotDependOnThreadCount() {
     assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
     SplittableRandom r = new SplittableRandom(26);
-    int rows = 300;
+    int rows = 1100; // 1100 x 517 > 2^19: the element-wise and RMSNorm kernels use the threads
     int d = 517;
     float[] x = randn(r, rows * d, 1);
     float[] w = randn(r, d, 1);
