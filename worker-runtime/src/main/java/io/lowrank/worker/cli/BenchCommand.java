@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
 final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens", "native");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static int run(String[] argv) throws Exception {
@@ -59,10 +59,15 @@ final class BenchCommand {
         long allocationsBefore;
 
         Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps) {
+            this(rc, layer, batch, seqLen, threads, steps, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY));
+        }
+
+        /** nativeKernels=false: the float32 2:4 and fused element-wise ops in Java (as -Dlowrank.native.disable=true). */
+        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps, boolean nativeKernels) {
             this.layer = layer;
             this.batch = batch;
             this.seqLen = seqLen;
-            this.be = new Nd4jCpuBackend(DType.F32, threads);
+            this.be = new Nd4jCpuBackend(DType.F32, threads, nativeKernels);
             this.mc = rc.model(32000);
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
@@ -96,6 +101,7 @@ final class BenchCommand {
             double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
             ObjectNode out = JSON.createObjectNode();
             out.put("layer", mc.layerType.id)
+                    .put("native_kernels", ((Nd4jCpuBackend) be).nativeFused())
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
                     .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
@@ -116,19 +122,33 @@ final class BenchCommand {
 
     /**
      * --layer full,cola runs the models in the same process, alternating their steps (full, cola,
-     * full, cola, ...) so that both see the same machine load; the ratio is of medians.
+     * full, cola, ...) so that both see the same machine load; the ratio is of medians. --native
+     * both runs every layer twice the same way, once with the native kernels (results key
+     * LAYER+native) and once with the Java paths (LAYER+java, as -Dlowrank.native.disable=true).
      */
     static int train(Args a) throws Exception {
-        String[] layers = a.required("layer").split(",");
+        String[] layerArgs = a.required("layer").split(",");
         String preset = a.required("preset");
         int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        String nativeMode = a.get("native") == null ? "default" : a.get("native");
+        if (!Set.of("default", "both").contains(nativeMode)) throw new Args.UsageException("bench: --native must be 'both' (or absent)");
+        boolean both = nativeMode.equals("both");
+        String[] layers = both ? new String[2 * layerArgs.length] : layerArgs;
+        if (both) {
+            for (int l = 0; l < layerArgs.length; l++) {
+                layers[2 * l] = layerArgs[l] + "+java";
+                layers[2 * l + 1] = layerArgs[l] + "+native";
+            }
+        }
         Setup[] setups = new Setup[layers.length];
         try {
             for (int l = 0; l < layers.length; l++) {
-                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layers[l]), a);  // --steps/--batch here mean the benchmark's
+                String layer = both ? layers[l].substring(0, layers[l].indexOf('+')) : layers[l];
+                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);  // --steps/--batch here mean the benchmark's
                 int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
-                setups[l] = new Setup(rc, layers[l], batch, seqLen, threads, steps);
+                setups[l] = both ? new Setup(rc, layers[l], batch, seqLen, threads, steps, layers[l].endsWith("+native"))
+                        : new Setup(rc, layers[l], batch, seqLen, threads, steps);
             }
             // sgemm peak measured before and after the steps, on its own backend (its allocations stay out of the models' counts)
             double sgemm = a.get("sgemm-size") == null ? Double.NaN : sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads);
