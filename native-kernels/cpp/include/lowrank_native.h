@@ -91,6 +91,58 @@ LR_API void lr_spmm24_tn(const float* vals, const uint8_t* meta, const float* ta
                          int64_t rows, int64_t cols, const float* g, int64_t ldg, int64_t n,
                          float beta, float* dw, int64_t lddw);
 
+/* ---------------------------------------------------------------------------
+ * Fused float32 element-wise kernels of the training step (the float32 fast
+ * paths of the worker's FloatKernels, same equations). Contiguous operands of
+ * n elements / [rows, d] row-major. An output may be the same pointer as an
+ * input where noted ("in place"); otherwise outputs must not overlap inputs.
+ * exp is the Cephes expf polynomial (~1 ulp, +inf above 88.376, 0 below
+ * -87.337). Results do not depend on the thread count.
+ * ------------------------------------------------------------------------- */
+
+/* z = h * sigmoid(h). In place (z == h) allowed. */
+LR_API void lr_silu(const float* h, float* z, int64_t n);
+/* dh = dz * s (1 + h (1 - s)), s = sigmoid(h). dh may be h or dz. */
+LR_API void lr_silu_backward(const float* h, const float* dz, float* dh, int64_t n);
+/* SwiGLU gated product: out = act(g) * u, act = SiLU (silu_on_gate != 0) or identity.
+ * out may be g or u. */
+LR_API void lr_swiglu(const float* g, const float* u, float* out, int64_t n, int silu_on_gate);
+/* Backward: du = dout * act(g), dg = dout * u * act'(g). dg, du distinct; each may
+ * alias dout. */
+LR_API void lr_swiglu_backward(const float* g, const float* u, const float* dout, float* dg,
+                               float* du, int64_t n, int silu_on_gate);
+/* RMSNorm over rows of x[rows, d]: inv_rms[r] = 1/sqrt(mean(x_r^2) + eps) (sum of
+ * squares in double), out = w * (x * inv_rms). */
+LR_API void lr_rmsnorm(const float* x, const float* w, double eps, float* out, float* inv_rms,
+                       int64_t rows, int64_t d);
+/* Backward: dx = inv (dout w - xhat mean_j(dout w xhat)) (writes), xhat = x inv;
+ * dw += sum_rows dout * xhat (accumulates; the sum in double). */
+LR_API void lr_rmsnorm_backward(const float* x, const float* w, const float* inv_rms,
+                                const float* dout, float* dx, float* dw, int64_t rows, int64_t d);
+/* Cross-entropy over logits[rows, vocab] against targets (0 <= t < vocab, or
+ * ignore_index: that row's loss is 0 and its gradient row 0). Replaces the
+ * logits in place by grad_scale * (softmax - onehot(t)) and returns the sum of
+ * the rows' -log softmax[t] (double). The target's entry is computed as
+ * -grad_scale * (S - e_t) / S in double (S = sum of the row's exps), without
+ * the cancellation of softmax_t - 1 when softmax_t ~ 1. The caller checked
+ * every target. */
+LR_API double lr_cross_entropy(float* logits, int64_t rows, int64_t vocab, const int32_t* targets,
+                               int32_t ignore_index, float grad_scale);
+/* AdamW step `step` >= 1 (PyTorch torch.optim.AdamW; the worker's AdamW/FloatKernels):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *   p = p (1 - lr wd) - (lr / (1 - b1^step)) m / (sqrt(v) / sqrt(1 - b2^step) + eps). */
+LR_API void lr_adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr,
+                     double beta1, double beta2, double eps, double weight_decay, int64_t step);
+/* Attention probabilities of one (batch, head): row i of the [n, n] block p
+ * (leading dim ldp) becomes softmax over columns 0..i, columns > i become 0.
+ * Runs on the calling thread (the worker calls it from its own threads, one
+ * head each). */
+LR_API void lr_causal_softmax(float* p, int64_t n, int64_t ldp);
+/* Its backward, in place over dp: dp_ij = p_ij (dp_ij - sum_k dp_ik p_ik) for
+ * j <= i, 0 above. Calling thread only. */
+LR_API void lr_causal_softmax_backward(const float* p, int64_t ldp, float* dp, int64_t lddp,
+                                       int64_t n);
+
 /* The slow, obvious references (single-threaded, double accumulation for the
  * products). Same contracts as above; used by the tests and benches. */
 LR_API void lr_ref_prune24_compress(const float* x, int64_t ldx, int64_t rows, int64_t cols,
@@ -103,6 +155,26 @@ LR_API void lr_ref_spmm24_nn(const float* vals, const uint8_t* meta, const float
 LR_API void lr_ref_spmm24_tn(const float* vals, const uint8_t* meta, const float* tail,
                              int64_t rows, int64_t cols, const float* g, int64_t ldg, int64_t n,
                              float beta, float* dw, int64_t lddw);
+
+/* Fused kernels' references: the same equations in double precision on the
+ * float inputs (exp = libm exp), single-threaded; outputs rounded to float.
+ * Used by the C++ tests. */
+LR_API void lr_ref_silu(const float* h, float* z, int64_t n);
+LR_API void lr_ref_silu_backward(const float* h, const float* dz, float* dh, int64_t n);
+LR_API void lr_ref_swiglu(const float* g, const float* u, float* out, int64_t n, int silu_on_gate);
+LR_API void lr_ref_swiglu_backward(const float* g, const float* u, const float* dout, float* dg,
+                                   float* du, int64_t n, int silu_on_gate);
+LR_API void lr_ref_rmsnorm(const float* x, const float* w, double eps, float* out, float* inv_rms,
+                           int64_t rows, int64_t d);
+LR_API void lr_ref_rmsnorm_backward(const float* x, const float* w, const float* inv_rms,
+                                    const float* dout, float* dx, float* dw, int64_t rows, int64_t d);
+LR_API double lr_ref_cross_entropy(float* logits, int64_t rows, int64_t vocab,
+                                   const int32_t* targets, int32_t ignore_index, float grad_scale);
+LR_API void lr_ref_adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr,
+                         double beta1, double beta2, double eps, double weight_decay, int64_t step);
+LR_API void lr_ref_causal_softmax(float* p, int64_t n, int64_t ldp);
+LR_API void lr_ref_causal_softmax_backward(const float* p, int64_t ldp, float* dp, int64_t lddp,
+                                           int64_t n);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,34 @@ LR_DECLARE_ISA_VARIANTS(spmm24_tn,
                          int64_t cols, const float* g, int64_t ldg, int64_t n, float beta, float* dw,
                          int64_t lddw))
 
+// fused element-wise kernels (kernels/{silu,swiglu,rmsnorm,cross_entropy,adamw,softmax_causal}.cpp)
+LR_DECLARE_ISA_VARIANTS(silu, (const float* h, float* z, int64_t n))
+LR_DECLARE_ISA_VARIANTS(silu_backward, (const float* h, const float* dz, float* dh, int64_t n))
+LR_DECLARE_ISA_VARIANTS(swiglu, (const float* g, const float* u, float* out, int64_t n, int silu_on_gate))
+LR_DECLARE_ISA_VARIANTS(swiglu_backward,
+                        (const float* g, const float* u, const float* dout, float* dg, float* du,
+                         int64_t n, int silu_on_gate))
+LR_DECLARE_ISA_VARIANTS(rmsnorm,
+                        (const float* x, const float* w, double eps, float* out, float* inv_rms,
+                         int64_t rows, int64_t d))
+LR_DECLARE_ISA_VARIANTS(rmsnorm_backward,
+                        (const float* x, const float* w, const float* inv_rms, const float* dout,
+                         float* dx, float* dw, int64_t rows, int64_t d, double* partial))
+LR_DECLARE_ISA_VARIANTS(cross_entropy,
+                        (float* logits, int64_t rows, int64_t vocab, const int32_t* targets,
+                         int32_t ignore_index, float grad_scale, double* row_loss))
+LR_DECLARE_ISA_VARIANTS(adamw,
+                        (float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2,
+                         float c1, float c2, float step_size, float inv_bc2_sqrt, float decay,
+                         float eps))
+LR_DECLARE_ISA_VARIANTS(causal_softmax, (float* p, int64_t n, int64_t ldp))
+LR_DECLARE_ISA_VARIANTS(causal_softmax_backward,
+                        (const float* p, int64_t ldp, float* dp, int64_t lddp, int64_t n))
+
+// rmsnorm_backward: rows per dWeight partial sum. Fixed (not per thread) so that
+// the result does not depend on the thread count.
+constexpr int64_t kRmsChunk = 64;
+
 // Threads to use for a kernel doing about `work` multiply-adds / element ops:
 // small problems run on the calling thread (thread start-up would dominate).
 int threads_for(double work);

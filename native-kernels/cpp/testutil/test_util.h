@@ -45,6 +45,28 @@ inline void fill(std::vector<float>& v, Rng& rng, bool ties, bool relu2 = false)
   if (!v.empty()) v[0] = 0.75f;  // never all zeros
 }
 
+// Gaussian (Box-Muller) times scale, never exactly zero: fresh inputs for the
+// fused kernels.
+inline float normal(Rng& r) {
+  double u = 1.0 - (r.next() >> 11) * (1.0 / 9007199254740992.0), v = (r.next() >> 11) * (1.0 / 9007199254740992.0);
+  return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+}
+inline std::vector<float> randn(size_t n, Rng& r, float scale, size_t guard = 0) {
+  std::vector<float> v(n + guard, -777.0f);  // guard: sentinel past the end
+  for (size_t i = 0; i < n; ++i) {
+    float x;
+    do x = scale * normal(r); while (x == 0.0f);
+    v[i] = x;
+  }
+  return v;
+}
+// the sentinels after element n are untouched
+inline bool guard_ok(const std::vector<float>& v, size_t n) {
+  for (size_t i = n; i < v.size(); ++i)
+    if (v[i] != -777.0f) return false;
+  return true;
+}
+
 inline double rel_err(const float* out, const float* ref, size_t n) {
   double num = 0, den = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -144,8 +144,8 @@ public final class NativeLibrary {
     reason = why;
     available = false;
     System.err.println(
-        "[lowrank-native] 2:4 native kernels unavailable: "
+        "[lowrank-native] native kernels (2:4, fused element-wise) unavailable: "
             + why
-            + "; using the Java implementation (Sparse24Java)");
+            + "; using the Java implementations (Sparse24Java, the worker's FloatKernels loops)");
   }
 }

@@ -11,7 +11,9 @@ import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.optim.AdamW;
 import io.lowrank.worker.optim.GradClip;
 import io.lowrank.worker.tensor.Backend;
+import io.lowrank.nativekernels.NativeLibrary;
 import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.FusedOpsBench;
 import io.lowrank.worker.tensor.Nd4jCpuBackend;
 import io.lowrank.worker.tensor.Tensor;
 import io.lowrank.worker.train.Batches;
@@ -27,7 +29,7 @@ import java.util.SplittableRandom;
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
 final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens", "native");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static int run(String[] argv) throws Exception {
@@ -37,7 +39,8 @@ final class BenchCommand {
             case "train": return train(a);
             case "sgemm": return sgemm(a);
             case "spmm24": return spmm24(a);
-            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24)");
+            case "fused": return fused(a);
+            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24, fused)");
         }
     }
 
@@ -56,10 +59,15 @@ final class BenchCommand {
         long allocationsBefore;
 
         Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps) {
+            this(rc, layer, batch, seqLen, threads, steps, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY));
+        }
+
+        /** nativeKernels=false: the float32 2:4 and fused element-wise ops in Java (as -Dlowrank.native.disable=true). */
+        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps, boolean nativeKernels) {
             this.layer = layer;
             this.batch = batch;
             this.seqLen = seqLen;
-            this.be = new Nd4jCpuBackend(DType.F32, threads);
+            this.be = new Nd4jCpuBackend(DType.F32, threads, nativeKernels);
             this.mc = rc.model(32000);
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
@@ -93,6 +101,7 @@ final class BenchCommand {
             double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
             ObjectNode out = JSON.createObjectNode();
             out.put("layer", mc.layerType.id)
+                    .put("native_kernels", ((Nd4jCpuBackend) be).nativeFused())
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
                     .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
@@ -113,19 +122,33 @@ final class BenchCommand {
 
     /**
      * --layer full,cola runs the models in the same process, alternating their steps (full, cola,
-     * full, cola, ...) so that both see the same machine load; the ratio is of medians.
+     * full, cola, ...) so that both see the same machine load; the ratio is of medians. --native
+     * both runs every layer twice the same way, once with the native kernels (results key
+     * LAYER+native) and once with the Java paths (LAYER+java, as -Dlowrank.native.disable=true).
      */
     static int train(Args a) throws Exception {
-        String[] layers = a.required("layer").split(",");
+        String[] layerArgs = a.required("layer").split(",");
         String preset = a.required("preset");
         int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        String nativeMode = a.get("native") == null ? "default" : a.get("native");
+        if (!Set.of("default", "both").contains(nativeMode)) throw new Args.UsageException("bench: --native must be 'both' (or absent)");
+        boolean both = nativeMode.equals("both");
+        String[] layers = both ? new String[2 * layerArgs.length] : layerArgs;
+        if (both) {
+            for (int l = 0; l < layerArgs.length; l++) {
+                layers[2 * l] = layerArgs[l] + "+java";
+                layers[2 * l + 1] = layerArgs[l] + "+native";
+            }
+        }
         Setup[] setups = new Setup[layers.length];
         try {
             for (int l = 0; l < layers.length; l++) {
-                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layers[l]), a);  // --steps/--batch here mean the benchmark's
+                String layer = both ? layers[l].substring(0, layers[l].indexOf('+')) : layers[l];
+                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);  // --steps/--batch here mean the benchmark's
                 int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
-                setups[l] = new Setup(rc, layers[l], batch, seqLen, threads, steps);
+                setups[l] = both ? new Setup(rc, layers[l], batch, seqLen, threads, steps, layers[l].endsWith("+native"))
+                        : new Setup(rc, layers[l], batch, seqLen, threads, steps);
             }
             // sgemm peak measured before and after the steps, on its own backend (its allocations stay out of the models' counts)
             double sgemm = a.get("sgemm-size") == null ? Double.NaN : sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads);
@@ -268,6 +291,61 @@ final class BenchCommand {
                     .put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));   // bin/lowrank: passive
             out.putPOJO("sparse_ms_all", sparseMs);
             out.putPOJO("dense_ms_all", denseMs);
+            System.out.println(JSON.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    /**
+     * The fused element-wise ops at a preset's shapes (tokens = --batch x --seq-len, default the
+     * preset's batch_size x seq_len; hidden, intermediate, rank, heads and the parameter count of
+     * the model; vocabulary 32000): each op on a backend with the FloatKernels Java loops and on one
+     * with the native kernels, alternating in the same run, medians of --steps (7) after --warmup
+     * (2); ratio = java_ms / native_ms; rel_diff = ||native - java|| / ||java|| of the op's outputs
+     * (see FusedOpsBench). One line per op, then the JSON object on the last line.
+     */
+    static int fused(Args a) throws Exception {
+        String preset = a.required("preset");
+        String layer = a.get("layer") == null ? "cola" : a.get("layer");
+        int reps = a.intValue("steps", 7), warmup = a.intValue("warmup", 2);
+        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
+        RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);
+        ModelConfig mc = rc.model(32000);
+        int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+        if (!NativeLibrary.isAvailable()) {
+            throw new IllegalStateException("bench --suite fused compares the Java loops with the native kernels, which are unavailable: "
+                    + NativeLibrary.unavailableReason());
+        }
+        long params = 0;
+        for (int[] shape : ModelLayout.of(mc).values()) {
+            long n = 1;
+            for (int dim : shape) n *= dim;
+            params += n;
+        }
+        FusedOpsBench.Shapes shapes = new FusedOpsBench.Shapes(batch, seqLen, mc.hiddenSize, mc.intermediateSize,
+                mc.rank > 0 ? mc.rank : mc.hiddenSize, mc.vocabSize, mc.numHeads, params);
+        try (Nd4jCpuBackend java = new Nd4jCpuBackend(DType.F32, threads, false);
+             Nd4jCpuBackend nat = new Nd4jCpuBackend(DType.F32, threads, true)) {
+            java.util.List<FusedOpsBench.Result> results = FusedOpsBench.run(java, nat, shapes, reps, warmup);
+            ObjectNode out = JSON.createObjectNode();
+            out.put("suite", "fused").put("preset", preset).put("layer", mc.layerType.id).put("tokens", batch * seqLen)
+                    .put("batch", batch).put("seq_len", seqLen).put("threads", threads).put("reps", reps).put("warmup", warmup)
+                    .put("backend", nat.describe()).put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));
+            com.fasterxml.jackson.databind.node.ArrayNode arr = out.putArray("kernels");
+            double javaTotal = 0, nativeTotal = 0;
+            System.out.printf("%-20s %-22s %10s %10s %8s %10s%n", "kernel", "shape", "java_ms", "native_ms", "ratio", "rel_diff");
+            for (FusedOpsBench.Result r : results) {
+                double jm = r.javaMedian(), nm = r.nativeMedian();
+                javaTotal += jm;
+                nativeTotal += nm;
+                System.out.printf("%-20s %-22s %10.3f %10.3f %8.2f %10.2e%n", r.kernel, r.shape, jm, nm, jm / nm, r.relDiff);
+                ObjectNode k = arr.addObject();
+                k.put("kernel", r.kernel).put("shape", r.shape).put("java_ms", jm).put("native_ms", nm).put("ratio", jm / nm)
+                        .put("rel_diff", r.relDiff);
+                k.putPOJO("java_ms_all", r.javaMs);
+                k.putPOJO("native_ms_all", r.nativeMs);
+            }
+            out.put("java_ms_sum", javaTotal).put("native_ms_sum", nativeTotal).put("ratio_sum", javaTotal / nativeTotal);
             System.out.println(JSON.writeValueAsString(out));
         }
         return 0;

@@ -1,5 +1,6 @@
 package io.lowrank.worker.tensor;
 
+import io.lowrank.nativekernels.Fused;
 import io.lowrank.nativekernels.Sparse24;
 import io.lowrank.nativekernels.Sparse24Java;
 
@@ -11,15 +12,20 @@ import java.nio.FloatBuffer;
  * float exp (Cephes expf, ~1 ulp) instead of Math.exp (10 ns here) and rows split across the
  * kernel threads. Each method has its double-precision twin in Kernels, which the tests use as the
  * reference.
+ *
+ * <p>With the native kernels loaded (io.lowrank:native-kernels), the 2:4 operations and the fused
+ * element-wise ops (SiLU, SwiGLU gated product, RMSNorm, cross-entropy, AdamW, attention's causal
+ * softmax; forward and backward) run in C++ (AVX2/AVX-512, OpenMP threads = the kernel threads) on
+ * the tensors' own memory; the Java loops below are the fallback and the tests' second path.
  */
 final class FloatKernels {
     private final WorkerPool pool;
 
     private final int threads;
-    private final boolean nativeSparse24;
+    private final boolean nativeSparse24;   // also: the fused element-wise ops run natively
     private double[] partial = new double[0];   // per-thread partial sums (rmsNorm dWeight), grown once per shape
 
-    /** nativeSparse24: run the 2:4 operations in the native kernels (the caller checked that they loaded). */
+    /** nativeSparse24: run the 2:4 operations and the fused element-wise ops in the native kernels (the caller checked that they loaded). */
     FloatKernels(WorkerPool pool, int threads, boolean nativeSparse24) {
         this.pool = pool;
         this.threads = threads;
@@ -47,6 +53,10 @@ final class FloatKernels {
     static float sigmoidf(float x) { return 1f / (1f + expf(-x)); }
 
     double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double gradScale) {
+        if (nativeSparse24) {
+            nativeThreads();
+            return Fused.crossEntropy(logits.storage.address, logits.offset, logits.dim(0), logits.dim(1), targets, ignoreIndex, (float) gradScale);
+        }
         final FloatBuffer f = logits.storage.f;
         final int base = logits.offset, vocab = logits.dim(1), rows = logits.dim(0);
         final float scale = (float) gradScale;
@@ -69,9 +79,10 @@ final class FloatKernels {
                     sum += e;
                 }
                 total += Math.log(sum) + max - logitT;   // -log softmax[t] = logsumexp - logit[t]
-                float inv = (float) (gradScale / sum);
+                float inv = (float) (gradScale / sum), eT = f.get(o + t);
                 for (int j = 0; j < vocab; j++) f.put(o + j, f.get(o + j) * inv);
-                f.put(o + t, f.get(o + t) - scale);
+                // scale * (softmax_t - 1) as -scale * (sum - e_t) / sum in double: no cancellation when softmax_t ~ 1
+                f.put(o + t, (float) (-gradScale * ((sum - eT) / sum)));
             }
             partial[part] = total;
         });
@@ -80,7 +91,12 @@ final class FloatKernels {
         return s;
     }
 
+    /** Called from every kernel thread at once (one (batch, head) each): the native kernel runs on the calling thread. */
     void causalSoftmaxRows(Tensor p, int p0, int n) {
+        if (nativeSparse24) {
+            Fused.causalSoftmax(p.storage.address, p.offset + p0, n, n);
+            return;
+        }
         FloatBuffer f = p.storage.f;
         int base = p.offset + p0;
         for (int i = 0; i < n; i++) {
@@ -100,6 +116,10 @@ final class FloatKernels {
     }
 
     void softmaxBackwardRows(Tensor p, int p0, Tensor dp, int n) {
+        if (nativeSparse24) {
+            Fused.causalSoftmaxBackward(p.storage.address, p.offset + p0, n, dp.storage.address, dp.offset, n, n);
+            return;
+        }
         FloatBuffer f = p.storage.f, g = dp.storage.f;
         int pb = p.offset + p0, gb = dp.offset;
         for (int i = 0; i < n; i++) {
@@ -112,6 +132,11 @@ final class FloatKernels {
     }
 
     void silu(Tensor h, Tensor z) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.silu(h.storage.address, h.offset, z.storage.address, z.offset, h.size);
+            return;
+        }
         FloatBuffer hf = h.storage.f, zf = z.storage.f;
         int ho = h.offset, zo = z.offset;
         pool.run(h.size, (part, from, to) -> {
@@ -123,6 +148,11 @@ final class FloatKernels {
     }
 
     void siluBackward(Tensor h, Tensor dz, Tensor dh) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.siluBackward(h.storage.address, h.offset, dz.storage.address, dz.offset, dh.storage.address, dh.offset, h.size);
+            return;
+        }
         FloatBuffer hf = h.storage.f, zf = dz.storage.f, df = dh.storage.f;
         int ho = h.offset, zo = dz.offset, dO = dh.offset;
         pool.run(h.size, (part, from, to) -> {
@@ -134,6 +164,11 @@ final class FloatKernels {
     }
 
     void gatedProduct(Tensor g, Tensor u, Tensor out, boolean siluOnGate) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.swiglu(g.storage.address, g.offset, u.storage.address, u.offset, out.storage.address, out.offset, g.size, siluOnGate);
+            return;
+        }
         FloatBuffer gf = g.storage.f, uf = u.storage.f, of = out.storage.f;
         int go = g.offset, uo = u.offset, oo = out.offset;
         pool.run(g.size, (part, from, to) -> {
@@ -145,6 +180,12 @@ final class FloatKernels {
     }
 
     void gatedProductBackward(Tensor g, Tensor u, Tensor dOut, Tensor dG, Tensor dU, boolean siluOnGate) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.swigluBackward(g.storage.address, g.offset, u.storage.address, u.offset, dOut.storage.address, dOut.offset,
+                    dG.storage.address, dG.offset, dU.storage.address, dU.offset, g.size, siluOnGate);
+            return;
+        }
         FloatBuffer gf = g.storage.f, uf = u.storage.f, df = dOut.storage.f, dgf = dG.storage.f, duf = dU.storage.f;
         int go = g.offset, uo = u.offset, dO = dOut.offset, dgo = dG.offset, duo = dU.offset;
         pool.run(g.size, (part, from, to) -> {
@@ -188,7 +229,7 @@ final class FloatKernels {
     // rows split across the kernel threads (each row is independent: the same bits either way).
     // Shapes are checked by the backend before these run.
 
-    /** True when the native kernels run the 2:4 operations; false: Sparse24Java. */
+    /** True when the native kernels run the 2:4 operations (and the fused element-wise ops); false: Sparse24Java (and the Java loops). */
     boolean nativeSparse24() { return nativeSparse24; }
 
     private void nativeThreads() {
@@ -268,6 +309,12 @@ final class FloatKernels {
     }
 
     void rmsNorm(Tensor x, Tensor w, double eps, Tensor out, Tensor invRms) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.rmsNorm(x.storage.address, x.offset, w.storage.address, w.offset, eps, out.storage.address, out.offset,
+                    invRms.storage.address, invRms.offset, x.size / w.size, w.size);
+            return;
+        }
         FloatBuffer xf = x.storage.f, wf = w.storage.f, of = out.storage.f, rf = invRms.storage.f;
         int xo = x.offset, wo = w.offset, oo = out.offset, ro = invRms.offset, d = w.size;
         pool.run(x.size / d, (part, from, to) -> {
@@ -354,6 +401,12 @@ final class FloatKernels {
     }
 
     void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.adamw(p.storage.address, p.offset, g.storage.address, g.offset, m.storage.address, m.offset,
+                    v.storage.address, v.offset, p.size, lr, b1, b2, eps, wd, step);
+            return;
+        }
         FloatBuffer pf = p.storage.f, gf = g.storage.f, mf = m.storage.f, vf = v.storage.f;
         int po = p.offset, go = g.offset, mo = m.offset, vo = v.offset;
         double bc1 = 1.0 - Math.pow(b1, step), bc2 = 1.0 - Math.pow(b2, step);
@@ -373,6 +426,12 @@ final class FloatKernels {
 
     /** Rows split across threads for dx; dWeight in a second pass split by columns, so no two threads add to one element. */
     void rmsNormBackward(Tensor x, Tensor w, Tensor invRms, Tensor dOut, Tensor dx, Tensor dW) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.rmsNormBackward(x.storage.address, x.offset, w.storage.address, w.offset, invRms.storage.address, invRms.offset,
+                    dOut.storage.address, dOut.offset, dx.storage.address, dx.offset, dW.storage.address, dW.offset, x.size / w.size, w.size);
+            return;
+        }
         FloatBuffer xf = x.storage.f, wf = w.storage.f, rf = invRms.storage.f, gf = dOut.storage.f, df = dx.storage.f, dwf = dW.storage.f;
         int xo = x.offset, wo = w.offset, ro = invRms.offset, go = dOut.offset, dO = dx.offset, dwo = dW.offset, d = w.size;
         int rows = x.size / d;

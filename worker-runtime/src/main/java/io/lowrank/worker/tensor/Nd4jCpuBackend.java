@@ -36,7 +36,7 @@ public final class Nd4jCpuBackend implements Backend {
     private boolean closed;
     private final List<ByteBuffer> metaBuffers = new ArrayList<>();   // 2:4 metadata (direct buffers)
 
-    /** System property: {@code -Dlowrank.native.disable=true} keeps the 2:4 operations of backends built afterwards in Java. */
+    /** System property: {@code -Dlowrank.native.disable=true} keeps the 2:4 and fused element-wise operations of backends built afterwards in Java. */
     public static final String NATIVE_DISABLE_PROPERTY = "lowrank.native.disable";
 
     public Nd4jCpuBackend(DType dtype) {
@@ -44,16 +44,17 @@ public final class Nd4jCpuBackend implements Backend {
     }
 
     /**
-     * threads: OpenBLAS, kernel-thread and native-kernel threads. The float32 2:4 operations run in
-     * the native kernels (io.lowrank:native-kernels) unless {@code -Dlowrank.native.disable=true}
-     * is set when the backend is built, or the library did not load (it says so once, on stderr):
-     * then in the bit-identical Java implementation.
+     * threads: OpenBLAS, kernel-thread and native-kernel threads. The float32 2:4 operations and the
+     * fused element-wise ops run in the native kernels (io.lowrank:native-kernels) unless {@code
+     * -Dlowrank.native.disable=true} is set when the backend is built, or the library did not load
+     * (it says so once, on stderr): then the 2:4 operations in the bit-identical Java implementation
+     * and the element-wise ops in the FloatKernels Java loops (same equations, within float rounding).
      */
     public Nd4jCpuBackend(DType dtype, int threads) {
         this(dtype, threads, !Boolean.getBoolean(NATIVE_DISABLE_PROPERTY));
     }
 
-    /** As {@link #Nd4jCpuBackend(DType, int)}; nativeKernels=false keeps the float32 2:4 operations in Java. */
+    /** As {@link #Nd4jCpuBackend(DType, int)}; nativeKernels=false keeps the float32 2:4 and fused element-wise operations in Java. */
     public Nd4jCpuBackend(DType dtype, int threads, boolean nativeKernels) {
         this.dtype = dtype;
         Nd4j.create(1); // loads the native library and OpenBLAS
@@ -76,7 +77,7 @@ public final class Nd4jCpuBackend implements Backend {
     @Override
     public String describe() {
         return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads()
-                + (fk == null ? "" : ", 2:4 kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
+                + (fk == null ? "" : ", 2:4 + fused kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
     }
 
     @Override
@@ -257,6 +258,19 @@ public final class Nd4jCpuBackend implements Backend {
 
     /** True when the float32 2:4 operations run in the native kernels (false: Sparse24Java, or float64 loops). */
     public boolean nativeSparse24() { return fk != null && fk.nativeSparse24(); }
+
+    /**
+     * True when the float32 fused element-wise ops (SiLU, gated product, RMSNorm, cross-entropy, AdamW,
+     * causal softmax; forward and backward) run in the native kernels; false: the FloatKernels Java loops
+     * (or the float64 loops). Same switch as {@link #nativeSparse24()}.
+     */
+    public boolean nativeFused() { return nativeSparse24(); }
+
+    /** The float32 fast paths (null for float64), for the fused-kernel benchmark in this package. */
+    FloatKernels floatKernels() { return fk; }
+
+    /** The kernel threads, for the fused-kernel benchmark in this package. */
+    WorkerPool workerPool() { return pool; }
 
     @Override public void embedding(Tensor table, int[] ids, Tensor out) { kernels.embedding(table, ids, out); }
     @Override public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) { kernels.embeddingBackward(dTable, ids, dOut); }

@@ -330,14 +330,15 @@ class Sparse24OpsTest {
         assertTrue(err <= 1e-6, what + ": native vs java relative error " + err);
     }
 
-    /** -Dlowrank.native.disable=true, read when a backend is built, keeps its 2:4 operations in Java. */
+    /** -Dlowrank.native.disable=true, read when a backend is built, keeps its 2:4 and fused element-wise operations in Java. */
     @Test
     void systemPropertyDisablesTheNativePath() {
         String before = System.getProperty(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY);
         System.setProperty(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY, "true");
         try (Nd4jCpuBackend be = new Nd4jCpuBackend(DType.F32, 1)) {
             assertFalse(be.nativeSparse24());
-            assertTrue(be.describe().contains("2:4 kernels java"), be.describe());
+            assertFalse(be.nativeFused());
+            assertTrue(be.describe().contains("2:4 + fused kernels java"), be.describe());
         } finally {
             if (before == null) System.clearProperty(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY);
             else System.setProperty(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY, before);
