@@ -18,12 +18,14 @@ public final class SparkMain {
         int rc;
         try {
             rc = run(argv);
-        } catch (Args.UsageException e) {
+        } catch (Args.UsageException | IllegalArgumentException e) {
+            // bad usage or configuration (ConfigException is one): the message names the option or field
             System.err.println("error: " + e.getMessage());
             rc = 2;
         } catch (Exception e) {
-            System.err.println("error: " + e.getMessage());
-            e.printStackTrace();
+            System.err.println("error: " + argv[0] + " failed: " + e.getMessage());
+            if (System.getenv("LOWRANK_DEBUG") != null) e.printStackTrace();
+            else System.err.println("(set LOWRANK_DEBUG=1 for the stack trace)");
             rc = 1;
         }
         System.exit(rc);
@@ -37,6 +39,8 @@ public final class SparkMain {
         switch (argv[0]) {
             case "train":
                 return SparkTrainCommand.run(argv);
+            case "prepare":
+                return io.lowrank.spark.prepare.PrepareCommand.run(argv);
             case "bench":
                 if (Arrays.asList(argv).contains("allreduce")) return AllReduceSuite.run(argv);
                 return Main.run(argv);

@@ -3,13 +3,13 @@ package io.lowrank.spark.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.spark.fs.RunDirectory;
-import io.lowrank.spark.train.Dataset;
+import io.lowrank.spark.prepare.PrepareJob;
+import io.lowrank.spark.prepare.PrepareOptions;
+import io.lowrank.spark.prepare.PrepareResult;
+import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
 import io.lowrank.worker.cli.Args;
 import io.lowrank.worker.cli.TrainCommand;
-import io.lowrank.worker.data.CorpusTokenizer;
-import io.lowrank.worker.data.ShardManifest;
-import io.lowrank.worker.data.Tokenizers;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -91,17 +91,21 @@ public final class SparkTrainCommand {
             Configuration conf = jsc.hadoopConfiguration();
             run = new RunDirectory(runDirUri, conf);
             run.create();
-            Dataset data;
+            PreparedDataset data;
             if (resume) {
-                data = Dataset.open(runJson.path("data").asText(), conf);
+                data = PreparedDataset.open(conf, runJson.path("data").asText());
             } else {
-                data = resolveData(a, rc, run, conf, out);
-                runJson.put("data", data.dir());
+                data = resolveData(spark, a, rc, run, conf, out);
+                runJson.put("data", data.uri());
                 run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
             }
             if (!data.tokenizer().equals(rc.tokenizer())) {
-                throw new IllegalArgumentException("dataset " + data.dir() + " was tokenized with " + data.tokenizer()
+                throw new IllegalArgumentException("dataset " + data.uri() + " was tokenized with " + data.tokenizer()
                         + " but train.tokenizer is " + rc.tokenizer() + "; prepare it with --tokenizer " + rc.tokenizer() + " or set train.tokenizer");
+            }
+            if (data.seqLen() != rc.seqLen()) {
+                throw new IllegalArgumentException("dataset " + data.uri() + " is packed in sequences of seq_len " + data.seqLen()
+                        + " but train.seq_len is " + rc.seqLen() + "; prepare it with --seq-len " + rc.seqLen() + " or set train.seq_len");
             }
             DistributedTraining.Plan plan = new DistributedTraining.Plan(runJson.get("run_id").asText(), runJson.get("run_token").asLong(),
                     rc, workers, threads, runJson.get("chunk_steps").asLong(), a.intValue("max-chunk-retries", 3),
@@ -109,13 +113,15 @@ public final class SparkTrainCommand {
                     a.intValue("fail-rank", 0));
             out.printf("run %s | %s | %d workers x %d threads | batch %d x seq %d x accum %d per worker | chunks of %d steps | data %s | Spark %s, app %s%n",
                     run.uri(), rc.model(data.vocabSize()), workers, threads, rc.batchSize(), rc.seqLen(), rc.gradAccum(),
-                    plan.chunkSteps(), data.dir(), spark.version(), spark.sparkContext().applicationId());
+                    plan.chunkSteps(), data.uri(), spark.version(), spark.sparkContext().applicationId());
             DistributedTraining.Result r = new DistributedTraining(jsc, run, plan, out).run();
             ObjectNode res = JSON.createObjectNode();
             res.put("workers", workers).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("app_id", spark.sparkContext().applicationId())
                     .put("run_dir", run.uri()).put("chunks", r.chunks).put("chunk_retries", r.chunkRetries)
                     .put("allreduce_bytes", r.allReduceBytes).put("allreduce_hidden_fraction", r.allReduceHiddenFraction)
+                    .put("allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep)
+                    .put("allreduce_standalone_s", r.allReduceStandaloneSeconds)
                     .put("layer", rc.model(data.vocabSize()).layerType.id);
             out.println(JSON.writeValueAsString(res));
             return 0;
@@ -124,23 +130,23 @@ public final class SparkTrainCommand {
         }
     }
 
-    /** --data (a prepared dataset) or --corpus (tokenized into the run directory first; default the demo corpus). */
-    private static Dataset resolveData(Args a, RunConfig rc, RunDirectory run, Configuration conf, PrintStream out) throws Exception {
-        if (a.get("data") != null) return Dataset.open(a.get("data"), conf);
-        Path corpus = Path.of(a.get("corpus") != null ? a.get("corpus") : DEMO_CORPUS.toString());
-        if (!Files.isRegularFile(corpus)) {
-            throw new Args.UsageException("corpus " + corpus + " not found: run bin/fetch-demo-corpus for the demo corpus, or pass --corpus FILE or --data DATASET_DIR");
+    /**
+     * --data (a prepared dataset), or --corpus (default: the demo corpus) prepared into
+     * {@code RUN_DIR/data/<config-hash>} by the prepare job in this application first.
+     */
+    private static PreparedDataset resolveData(SparkSession spark, Args a, RunConfig rc, RunDirectory run, Configuration conf,
+                                               PrintStream out) throws Exception {
+        if (a.get("data") != null) return PreparedDataset.open(conf, a.get("data"));
+        String corpus = a.get("corpus") != null ? a.get("corpus") : DEMO_CORPUS.toString();
+        if (a.get("corpus") == null && !Files.isRegularFile(DEMO_CORPUS)) {
+            throw new Args.UsageException("demo corpus " + DEMO_CORPUS + " not found: run bin/fetch-demo-corpus, or pass --corpus URI or --data DATASET_DIR");
         }
-        if (!run.uri().startsWith("file:")) {
-            throw new Args.UsageException("train --corpus tokenizes on the driver into a local run directory; for " + run.uri()
-                    + " prepare the dataset first (lowrank prepare) and pass --data");
-        }
-        Path dataDir = Path.of(java.net.URI.create(run.uri())).resolve("data");
-        if (!Files.isRegularFile(dataDir.resolve(ShardManifest.FILE_NAME))) {
-            out.println("tokenizing " + corpus + " with " + rc.tokenizer() + " into " + dataDir);
-            CorpusTokenizer.tokenizeToShards(List.of(corpus), Tokenizers.byName(rc.tokenizer()), dataDir, 0.02, rc.seed());
-        }
-        return Dataset.open(dataDir.toUri().toString(), conf);
+        PrepareOptions o = new PrepareOptions().inputs(corpus).output(run.path("data").toString()).tokenizer(rc.tokenizer())
+                .seqLen(rc.seqLen()).seed(rc.seed()).valFraction(0.02).progress(out::println);
+        o.validate();
+        PrepareResult r = PrepareJob.run(spark, o);
+        out.println((r.reused() ? "reusing " : "prepared ") + r.dataset() + ": " + r.trainSequences() + " train / "
+                + r.valSequences() + " validation sequences of " + (rc.seqLen() + 1) + " tokens");
+        return PreparedDataset.open(conf, r.dataset());
     }
-
 }

@@ -14,15 +14,11 @@ import org.apache.spark.serializer.KryoRegistrator;
 public final class LowrankKryoRegistrator implements KryoRegistrator {
     @Override
     public void registerClasses(Kryo kryo) {
+        io.lowrank.spark.prepare.PrepareKryo.register(kryo);  // train --corpus runs the prepare job in the same application
         kryo.register(ChunkReport.class);
         kryo.register(ChunkReport[].class);
         kryo.register(double[].class);
         kryo.register(float[].class);  // bench --suite allreduce: the treeAggregate comparison
-        kryo.register(long[].class);
-        kryo.register(int[].class);
-        kryo.register(String[].class);
-        kryo.register(Integer.class);
-        kryo.register(Object[].class);
         kryo.register(scala.Tuple2.class);
         kryo.register(scala.Tuple2[].class);
     }

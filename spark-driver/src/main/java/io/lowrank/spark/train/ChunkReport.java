@@ -19,6 +19,8 @@ public final class ChunkReport {
     public long allReduceBytes;
     public long allReduceExposedNanos;
     public long allReduceCommNanos;
+    /** one all-reduce of the whole gradient buffer with no compute beside it, after the chunk's steps */
+    public double standaloneAllReduceSeconds;
     public long sequencesServed;
     /** rank 0 only: held-out loss at the chunk's end (NaN when not evaluated) */
     public double valLoss = Double.NaN;

@@ -1,7 +1,6 @@
 package io.lowrank.spark.train;
 
 import java.io.Serializable;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,8 +19,7 @@ import java.util.Map;
  * @param runConfigJson   the run's RunConfig as JSON
  * @param vocabSize       tokenizer vocabulary (the model's vocab comes from it unless the config sets one)
  * @param runDir          run directory URI on the job's Hadoop file system
- * @param trainShards     training token files (URIs), in stream order
- * @param valShards       validation token files (URIs), in stream order
+ * @param datasetDir      the prepared dataset (manifest.json + shards) on the run's file systems
  * @param resumeFrom      checkpoint directory URI to start from, or null at step 0
  * @param hadoopConf      the driver's Hadoop configuration entries, so that executors reach the same file systems
  * @param peerTimeoutMs   the all-reduce declares a silent neighbour dead after this long
@@ -30,7 +28,7 @@ import java.util.Map;
  */
 public record ChunkSpec(String runId, long runToken, int chunk, long startStep, long endStep, long totalSteps,
                         int worldSize, int threads, String runConfigJson, int vocabSize, String runDir,
-                        List<String> trainShards, List<String> valShards, String resumeFrom,
+                        String datasetDir, String resumeFrom,
                         Map<String, String> hadoopConf, long peerTimeoutMs, long failAtStep, int failRank)
         implements Serializable {
     private static final long serialVersionUID = 1L;

@@ -2,7 +2,7 @@ package io.lowrank.spark.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lowrank.spark.fs.RunDirectory;
-import io.lowrank.spark.fs.ShardCache;
+import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.metrics.LiveMetrics;
 import io.lowrank.spark.metrics.StepUpdate;
 import io.lowrank.worker.cli.TrainCommand;
@@ -77,9 +77,10 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         try {
             RunConfig rc = RunConfig.fromJson(JSON.readTree(spec.runConfigJson()), "run config of " + spec.runId());
             ModelConfig mc = rc.model(spec.vocabSize());
-            List<Path> trainFiles = ShardCache.localize(spec.trainShards(), conf, cache.resolve("train"));
-            int[] val = rank == 0 && !spec.valShards().isEmpty()
-                    ? TrainCommand.readAll(ShardCache.localize(spec.valShards(), conf, cache.resolve("val")), mc.vocabSize) : null;
+            // verified local copies, kept across chunks in the executor's temp space
+            PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
+            List<Path> trainFiles = data.train();
+            int[] val = rank == 0 && !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;
             try (Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
                  Trainer trainer = new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log)) {
                 if (spec.resumeFrom() != null) {
@@ -96,6 +97,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     report.setupSeconds = (System.nanoTime() - t0) / 1e9;
                     train(ctx, trainer, sync, report, log, rc);
                     if (sync != null) {
+                        report.standaloneAllReduceSeconds = sync.timeStandaloneAllReduce();
                         report.allReduceBytes = sync.bytes();
                         report.allReduceExposedNanos = sync.exposedNanos();
                         report.allReduceCommNanos = sync.commNanos();

@@ -3,6 +3,7 @@ package io.lowrank.spark.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.spark.fs.RunDirectory;
+import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.worker.checkpoint.CheckpointDir;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
@@ -38,7 +39,7 @@ public final class DistributedTraining {
 
     /** What the run needs beyond the model/train config. */
     public record Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
-                       int maxChunkRetries, long peerTimeoutMs, Dataset data, long failAtStep, int failRank) {
+                       int maxChunkRetries, long peerTimeoutMs, PreparedDataset data, long failAtStep, int failRank) {
     }
 
     public static final class Result {
@@ -49,7 +50,10 @@ public final class DistributedTraining {
         public int chunks;
         public int chunkRetries;
         public long allReduceBytes;
+        /** 1 - (exposed wait per step) / (standalone all-reduce of the same bytes): how much overlap hid */
         public double allReduceHiddenFraction = Double.NaN;
+        public double allReduceExposedSecondsPerStep = Double.NaN;
+        public double allReduceStandaloneSeconds = Double.NaN;
     }
 
     private final JavaSparkContext jsc;
@@ -82,12 +86,14 @@ public final class DistributedTraining {
         int consecutiveFailures = 0, chunk = (int) (step / plan.chunkSteps());
         double lastLoss = Double.NaN, lastTps = Double.NaN;
         long tokens = 0;
-        double computeSeconds = 0, exposedSeconds = 0, commSeconds = 0;
+        double computeSeconds = 0, exposedSeconds = 0, standaloneSeconds = 0;
+        long stepsRun = 0;
+        int chunksRun = 0;
         while (step < total) {
             long end = Math.min(total, step + plan.chunkSteps());
             ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, plan.workers(),
                     plan.threadsPerWorker(), plan.config().toJson().toString(), plan.data().vocabSize(), run.uri(),
-                    plan.data().trainShards(), plan.data().valShards(), latest.orElse(null),
+                    plan.data().uri(), latest.orElse(null),
                     RunDirectory.entries(hadoopConf), plan.peerTimeoutMs(), plan.failAtStep(), plan.failRank());
             String description = String.format("train steps %d-%d of %d", step + 1, end, total)
                     + (Double.isNaN(lastLoss) ? "" : String.format(", loss %.3f, %,.0f tok/s", lastLoss, lastTps));
@@ -116,6 +122,7 @@ public final class DistributedTraining {
             cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
                     .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("allreduce_bytes", s.allReduceBytes)
                     .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
+                    .put("allreduce_standalone_s", s.standaloneSeconds)
                     .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint);
             appendMetric(cm);
             if (!Double.isNaN(s.valLoss)) {
@@ -130,13 +137,15 @@ public final class DistributedTraining {
             tokens += s.tokens;
             computeSeconds += s.seconds;
             exposedSeconds += s.exposedSeconds;
-            commSeconds += s.commSeconds;
+            standaloneSeconds += s.standaloneSeconds;
+            stepsRun += end - step;
+            chunksRun++;
             res.valLoss = s.valLoss;
             res.allReduceBytes += s.allReduceBytes;
-            progress.printf("chunk %d: steps %d-%d/%d  loss %.4f  val %.4f  %,.0f tok/s  all-reduce %.1f MB/step, %.0f%% hidden%s%n",
+            double exposedPerStep = s.exposedSeconds / Math.max(1, end - step);
+            progress.printf("chunk %d: steps %d-%d/%d  loss %.4f  val %.4f  %,.0f tok/s  all-reduce %.1f MB/step, %.0f ms exposed/step of %.0f ms standalone%s%n",
                     chunk, step + 1, end, total, lastLoss, s.valLoss, s.tokensPerSecond,
-                    s.allReduceBytes / 1e6 / Math.max(1, end - step),
-                    s.commSeconds > 0 ? 100 * (1 - s.exposedSeconds / s.commSeconds) : 0.0,
+                    s.allReduceBytes / 1e6 / Math.max(1, end - step), 1e3 * exposedPerStep, 1e3 * s.standaloneSeconds,
                     s.stageAttempt > 0 ? "  (stage attempt " + s.stageAttempt + ")" : "");
             latest = Optional.of(s.checkpoint);
             step = end;
@@ -147,7 +156,11 @@ public final class DistributedTraining {
         res.finalLoss = lastLoss;
         res.tokens = tokens;
         res.tokensPerSecond = computeSeconds > 0 ? tokens / computeSeconds : Double.NaN;
-        if (commSeconds > 0) res.allReduceHiddenFraction = 1 - exposedSeconds / commSeconds;
+        if (standaloneSeconds > 0 && stepsRun > 0) {
+            res.allReduceExposedSecondsPerStep = exposedSeconds / stepsRun;
+            res.allReduceStandaloneSeconds = standaloneSeconds / chunksRun;
+            res.allReduceHiddenFraction = Math.max(0, 1 - res.allReduceExposedSecondsPerStep / res.allReduceStandaloneSeconds);
+        }
         if (Double.isNaN(res.initialLoss)) res.initialLoss = ChunkLog.initialLoss(metricsLines.toString());
         return res;
     }
@@ -217,7 +230,7 @@ public final class DistributedTraining {
     static final class ChunkSummary {
         double[] meanLosses;
         long tokens, tokensPerStep, allReduceBytes;
-        double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, valLoss = Double.NaN;
+        double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, standaloneSeconds, valLoss = Double.NaN;
         String checkpoint;
         int stageAttempt;
 
@@ -234,6 +247,7 @@ public final class DistributedTraining {
                 s.setupSeconds = Math.max(s.setupSeconds, r.setupSeconds);
                 s.exposedSeconds = Math.max(s.exposedSeconds, r.allReduceExposedNanos / 1e9);
                 s.commSeconds = Math.max(s.commSeconds, r.allReduceCommNanos / 1e9);
+                s.standaloneSeconds = Math.max(s.standaloneSeconds, r.standaloneAllReduceSeconds);
                 s.stageAttempt = Math.max(s.stageAttempt, r.stageAttempt);
             }
             s.allReduceBytes = r0.allReduceBytes;

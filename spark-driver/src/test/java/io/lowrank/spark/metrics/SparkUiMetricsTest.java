@@ -4,10 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lowrank.spark.cli.SparkSetup;
 import io.lowrank.spark.fs.RunDirectory;
-import io.lowrank.spark.train.Dataset;
+import io.lowrank.spark.prepare.PrepareJob;
+import io.lowrank.spark.prepare.PrepareOptions;
+import io.lowrank.spark.prepare.PrepareResult;
+import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
-import io.lowrank.worker.data.CorpusTokenizer;
-import io.lowrank.worker.data.Tokenizers;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -21,7 +22,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,8 +37,6 @@ class SparkUiMetricsTest {
         Path corpus = io.lowrank.spark.train.SparkTrainLocalTest.corpus(tmp);
         RunConfig rc = RunConfig.load("tiny", "cola").with(Map.of("model.hidden_size", "32", "model.intermediate_size", "64",
                 "model.rank", "8", "train.seq_len", "16", "train.batch_size", "2", "train.steps", "4", "train.warmup_steps", "1"));
-        Path data = tmp.resolve("data");
-        CorpusTokenizer.tokenizeToShards(List.of(corpus), Tokenizers.byName(rc.tokenizer()), data, 0.05, 1);
         System.setProperty("spark.ui.enabled", "true");
         System.setProperty("spark.ui.port", "0");
         SparkSession spark = SparkSetup.session("metrics-test", "local[2]", 1, 120);
@@ -46,7 +44,9 @@ class SparkUiMetricsTest {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             RunDirectory run = new RunDirectory(tmp.resolve("run").toString(), jsc.hadoopConfiguration());
             run.create();
-            Dataset ds = Dataset.open(data.toUri().toString(), jsc.hadoopConfiguration());
+            PrepareResult prepared = PrepareJob.run(spark, new PrepareOptions().inputs(corpus.toString())
+                    .output(tmp.resolve("data").toString()).tokenizer(rc.tokenizer()).seqLen(rc.seqLen()).valFraction(0.05));
+            PreparedDataset ds = PreparedDataset.open(jsc.hadoopConfiguration(), prepared.dataset());
             DistributedTraining.Plan plan = new DistributedTraining.Plan("metrics", 7, rc, 2, 1, 2, 0, 20_000, ds, -1, 0);
             DistributedTraining.Result r = new DistributedTraining(jsc, run, plan, new PrintStream(new ByteArrayOutputStream())).run();
             assertEquals(4, r.steps);

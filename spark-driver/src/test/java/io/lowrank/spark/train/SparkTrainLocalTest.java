@@ -86,8 +86,11 @@ public class SparkTrainLocalTest {
         String distOut = capture(() -> assertEquals(0, SparkTrainCommand.run(args("train", "--preset", "tiny", "--layer", "cola",
                 "--master", "local[2]", "--workers", "2", "--steps", "6", "--chunk-steps", "3", "--batch", "2",
                 "--corpus", corpus.toString(), "--run-dir", dist.toString()))));
+        // the single process reads the dataset the Spark run prepared (run.json names it)
+        String dataset = new ObjectMapper().readTree(dist.resolve("run.json").toFile()).get("data").asText();
         capture(() -> assertEquals(0, Main.run(args("train", "--preset", "tiny", "--layer", "cola", "--steps", "6",
-                "--batch", "4", "--threads", "1", "--corpus", corpus.toString(), "--run-dir", single.toString()))));
+                "--batch", "4", "--threads", "1", "--tokens", Path.of(java.net.URI.create(dataset)).toString(),
+                "--run-dir", single.toString()))));
 
         JsonNode r = lastJson(distOut);
         assertEquals(2, r.get("workers").asInt());

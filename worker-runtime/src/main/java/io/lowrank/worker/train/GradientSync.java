@@ -73,6 +73,17 @@ public final class GradientSync implements GradientReadyListener {
         unsubmittedEnd = from;
     }
 
+    /**
+     * All-reduces the whole gradient buffer in one go with nothing else running and returns the
+     * seconds it took: the cost that overlap with the backward pass hides. Collective (every rank
+     * must call it); it overwrites the gradients, so call it only after the optimizer step.
+     */
+    public double timeStandaloneAllReduce() {
+        long t0 = System.nanoTime();
+        allReduce.allReduceSum(grads, base, count);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
     /** Wall time the trainer waited for communication, summed over steps. */
     public long exposedNanos() { return exposedNanos; }
     /** First submission to completion, summed over steps. */
