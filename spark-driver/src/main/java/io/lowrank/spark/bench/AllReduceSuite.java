@@ -53,8 +53,14 @@ public final class AllReduceSuite {
 
     static double treeAggregateBusbw(int procs, int sizeMb, int iterations) {
         int n = sizeMb * (1 << 20) / Float.BYTES;
+        int executorMb = Math.max(1024, 4 * sizeMb + 512);
+        // a whole gradient is one task result and one broadcast: Spark's defaults (64 MB Kryo buffer,
+        // 1 GB executors) are sized for rows, not for this
+        System.setProperty("spark.kryoserializer.buffer.max", Math.min(2047, 2 * sizeMb + 64) + "m");
+        System.setProperty("spark.driver.maxResultSize", "0");
+        System.setProperty("spark.executor.memory", executorMb + "m");
         SparkSession spark = SparkSetup.session("lowrank bench treeAggregate", "local-cluster[" + procs + ",1,"
-                + Math.max(1024, 3 * sizeMb + 512) + "]", 1, 600);
+                + executorMb + "]", 1, 600);
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, procs).boxed().toList(), procs).cache();
@@ -75,6 +81,9 @@ public final class AllReduceSuite {
             return (double) n * Float.BYTES / median * 2.0 * (procs - 1) / procs / 1e9;
         } finally {
             spark.stop();
+            System.clearProperty("spark.kryoserializer.buffer.max");
+            System.clearProperty("spark.driver.maxResultSize");
+            System.clearProperty("spark.executor.memory");
         }
     }
 

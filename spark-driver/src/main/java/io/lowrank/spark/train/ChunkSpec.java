@@ -23,7 +23,8 @@ import java.util.Map;
  * @param resumeFrom      checkpoint directory URI to start from, or null at step 0
  * @param hadoopConf      the driver's Hadoop configuration entries, so that executors reach the same file systems
  * @param peerTimeoutMs   the all-reduce declares a silent neighbour dead after this long
- * @param failAtStep      fault injection for tests: rank {@code failRank} exits its JVM before this step; -1 = never
+ * @param failAtStep      fault injection for tests (--fail-at-step): rank {@code failRank} halts its executor JVM
+ *                        before this step, once per run (a marker file in the run directory); -1 = never
  * @param failRank        see failAtStep
  */
 public record ChunkSpec(String runId, long runToken, int chunk, long startStep, long endStep, long totalSteps,
