@@ -10,7 +10,6 @@ import org.apache.hadoop.fs.Path;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -138,14 +137,7 @@ public final class RunDirectory {
         return c;
     }
 
-    public static String qualify(String uri, Configuration conf) throws IOException {
-        Path p = new Path(uri);
-        return p.getFileSystem(conf).makeQualified(p).toString();
-    }
-
     static String randomSuffix() {
         return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     }
-
-    static URI toUri(String s) { return URI.create(s); }
 }

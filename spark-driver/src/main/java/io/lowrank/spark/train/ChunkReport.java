@@ -21,7 +21,6 @@ public final class ChunkReport {
     public long allReduceCommNanos;
     /** one all-reduce of the whole gradient buffer with no compute beside it, after the chunk's steps */
     public double standaloneAllReduceSeconds;
-    public long sequencesServed;
     /** rank 0 only: held-out loss at the chunk's end (NaN when not evaluated) */
     public double valLoss = Double.NaN;
     /** rank 0 only: the checkpoint written at the chunk's end */

@@ -107,7 +107,6 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     // every rank's cursor goes into the checkpoint; allGather is also the barrier that
                     // keeps each ring open until all ranks have received their last bucket
                     String[] gathered = ctx.allGather(trainer.cursorState().toJson() + "\n" + joinLosses(report.losses));
-                    report.sequencesServed = trainer.cursorState().sequencesServed();
                     if (rank == 0) {
                         report.valLoss = trainer.evaluate();
                         List<CursorState> byRank = new ArrayList<>();
