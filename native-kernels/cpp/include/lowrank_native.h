@@ -143,6 +143,23 @@ LR_API void lr_causal_softmax(float* p, int64_t n, int64_t ldp);
 LR_API void lr_causal_softmax_backward(const float* p, int64_t ldp, float* dp, int64_t lddp,
                                        int64_t n);
 
+/* Rotary position embedding in place over x[rows, heads * head_dim] (row-major,
+ * contiguous), the rotate-half (GPT-NeoX / Hugging Face LLaMA) form: row r is
+ * position t = r % seq_len; in every head, for i < half = head_dim / 2, with
+ * c = cos[t * half + i], s = sign * sin[t * half + i] (cos, sin: [seq_len, half]
+ * contiguous; sign = -1 if inverse else +1):
+ *   x1 = x[h*hd + i], x2 = x[h*hd + half + i];
+ *   x[h*hd + i] = x1 c - x2 s;  x[h*hd + half + i] = x2 c + x1 s.
+ * inverse != 0 rotates by the opposite angle: the backward of the forward
+ * (R(-a) = R(a)^T). head_dim is even (the caller checked), seq_len >= 1. */
+LR_API void lr_rope(float* x, const float* cos, const float* sin, int64_t rows, int64_t seq_len,
+                    int64_t heads, int64_t head_dim, int inverse);
+/* ELAS squared ReLU: y = max(x, 0)^2. In place (y == x) allowed. A NaN in x
+ * gives NaN (as Java's Math.max). */
+LR_API void lr_relu_square(const float* x, float* y, int64_t n);
+/* Backward: dx = 2 max(x, 0) dy. dx may be x or dy. */
+LR_API void lr_relu_square_backward(const float* x, const float* dy, float* dx, int64_t n);
+
 /* The slow, obvious references (single-threaded, double accumulation for the
  * products). Same contracts as above; used by the tests and benches. */
 LR_API void lr_ref_prune24_compress(const float* x, int64_t ldx, int64_t rows, int64_t cols,
@@ -175,6 +192,10 @@ LR_API void lr_ref_adamw(float* p, const float* g, float* m, float* v, int64_t n
 LR_API void lr_ref_causal_softmax(float* p, int64_t n, int64_t ldp);
 LR_API void lr_ref_causal_softmax_backward(const float* p, int64_t ldp, float* dp, int64_t lddp,
                                            int64_t n);
+LR_API void lr_ref_rope(float* x, const float* cos, const float* sin, int64_t rows, int64_t seq_len,
+                        int64_t heads, int64_t head_dim, int inverse);
+LR_API void lr_ref_relu_square(const float* x, float* y, int64_t n);
+LR_API void lr_ref_relu_square_backward(const float* x, const float* dy, float* dx, int64_t n);
 
 #ifdef __cplusplus
 }

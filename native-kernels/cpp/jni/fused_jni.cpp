@@ -144,4 +144,29 @@ void JNI_FN(nCausalSoftmaxBackward)(JNIEnv* env, jclass, jobject p, jlong po, jl
   if (!f) lr_causal_softmax_backward(pp, ldp, pd, lddp, n);
 }
 
+void JNI_FN(nRope)(JNIEnv* env, jclass, jobject x, jlong xo, jobject cos, jlong co, jobject sin, jlong so,
+                   jlong rows, jlong seqLen, jlong heads, jlong headDim, jboolean inverse) {
+  bool f = false;
+  float* px = at(env, x, xo, &f);
+  float* pc = at(env, cos, co, &f);
+  float* ps = at(env, sin, so, &f);
+  if (!f) lr_rope(px, pc, ps, rows, seqLen, heads, headDim, inverse ? 1 : 0);
+}
+
+void JNI_FN(nReluSquare)(JNIEnv* env, jclass, jobject x, jlong xo, jobject y, jlong yo, jlong n) {
+  bool f = false;
+  float* px = at(env, x, xo, &f);
+  float* py = at(env, y, yo, &f);
+  if (!f) lr_relu_square(px, py, n);
+}
+
+void JNI_FN(nReluSquareBackward)(JNIEnv* env, jclass, jobject x, jlong xo, jobject dy, jlong dyo,
+                                 jobject dx, jlong dxo, jlong n) {
+  bool f = false;
+  float* px = at(env, x, xo, &f);
+  float* pdy = at(env, dy, dyo, &f);
+  float* pdx = at(env, dx, dxo, &f);
+  if (!f) lr_relu_square_backward(px, pdy, pdx, n);
+}
+
 }  // extern "C"

@@ -49,7 +49,7 @@ LR_DECLARE_ISA_VARIANTS(spmm24_tn,
                          int64_t cols, const float* g, int64_t ldg, int64_t n, float beta, float* dw,
                          int64_t lddw))
 
-// fused element-wise kernels (kernels/{silu,swiglu,rmsnorm,cross_entropy,adamw,softmax_causal}.cpp)
+// fused element-wise kernels (kernels/{silu,swiglu,rmsnorm,cross_entropy,adamw,softmax_causal,rope,relu_square}.cpp)
 LR_DECLARE_ISA_VARIANTS(silu, (const float* h, float* z, int64_t n))
 LR_DECLARE_ISA_VARIANTS(silu_backward, (const float* h, const float* dz, float* dh, int64_t n))
 LR_DECLARE_ISA_VARIANTS(swiglu, (const float* g, const float* u, float* out, int64_t n, int silu_on_gate))
@@ -69,6 +69,11 @@ LR_DECLARE_ISA_VARIANTS(adamw,
                         (float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2,
                          float c1, float c2, float step_size, float inv_bc2_sqrt, float decay,
                          float eps))
+LR_DECLARE_ISA_VARIANTS(rope,
+                        (float* x, const float* cos, const float* sin, int64_t rows, int64_t seq_len,
+                         int64_t heads, int64_t head_dim, int inverse))
+LR_DECLARE_ISA_VARIANTS(relu_square, (const float* x, float* y, int64_t n))
+LR_DECLARE_ISA_VARIANTS(relu_square_backward, (const float* x, const float* dy, float* dx, int64_t n))
 LR_DECLARE_ISA_VARIANTS(causal_softmax, (float* p, int64_t n, int64_t ldp))
 LR_DECLARE_ISA_VARIANTS(causal_softmax_backward,
                         (const float* p, int64_t ldp, float* dp, int64_t lddp, int64_t n))

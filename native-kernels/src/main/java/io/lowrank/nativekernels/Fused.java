@@ -7,7 +7,8 @@ import java.nio.FloatBuffer;
  * Native (C++ AVX2/AVX-512, OpenMP) fused float32 element-wise kernels of the training step,
  * through JNI without copies: SiLU and its backward (the CoLA bottleneck), the SwiGLU gated product
  * and its backward, RMSNorm forward/backward, cross-entropy (loss and gradient in place over the
- * logits), the AdamW update, and attention's causal softmax forward/backward. Equations and
+ * logits), the AdamW update, attention's causal softmax forward/backward, the rotary position
+ * embedding (RoPE) and its inverse, and ELAS's squared ReLU and its backward. Equations and
  * contracts: {@code cpp/include/lowrank_native.h}; they are those of the worker's float32 Java
  * paths (FloatKernels), which are the fallback.
  *
@@ -113,6 +114,23 @@ public final class Fused {
     }
     Sparse24Layout.checkLd(name, ld, n);
     return Sparse24Layout.denseExtent(n, n, ld);
+  }
+
+  /**
+   * RoPE shape: rows >= 0, seqLen >= 1, heads >= 1, headDim >= 2 and even; returns {x extent,
+   * table extent} (x [rows, heads * headDim], cos/sin [seqLen, headDim / 2]).
+   */
+  private static long[] ropeExtents(int rows, int seqLen, int heads, int headDim) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("rope: negative rows " + rows);
+    }
+    if (seqLen < 1 || heads < 1) {
+      throw new IllegalArgumentException("rope: seqLen " + seqLen + " and heads " + heads + " must be >= 1");
+    }
+    if (headDim < 2 || headDim % 2 != 0) {
+      throw new IllegalArgumentException("rope: head dim " + headDim + " must be even and >= 2");
+    }
+    return new long[] {(long) rows * heads * headDim, (long) seqLen * (headDim / 2)};
   }
 
   // ---- address methods -------------------------------------------------------------------
@@ -261,6 +279,51 @@ public final class Fused {
     nCausalSoftmaxBackward(null, pp, ldp, null, pd, lddp, n);
   }
 
+  /**
+   * Rotary position embedding in place over x[rows, heads * headDim]: row r is position r % seqLen;
+   * in each head the pairs (i, headDim/2 + i) are rotated by the angle whose cos and sin are entry
+   * (position, i) of cos/sin [seqLen, headDim/2]; inverse rotates by the opposite angle (the
+   * backward).
+   */
+  public static void rope(
+      long x, long xOff, long cos, long cosOff, long sin, long sinOff, int rows, int seqLen,
+      int heads, int headDim, boolean inverse) {
+    long[] e = ropeExtents(rows, seqLen, heads, headDim);
+    long px = addr("x", x, xOff, e[0]);
+    long pc = addr("cos", cos, cosOff, e[0] == 0 ? 0 : e[1]);
+    long ps = addr("sin", sin, sinOff, e[0] == 0 ? 0 : e[1]);
+    if (e[0] == 0) {
+      return;
+    }
+    require();
+    nRope(null, px, null, pc, null, ps, rows, seqLen, heads, headDim, inverse);
+  }
+
+  /** y = max(x, 0)^2 over n elements (ELAS); in place (y == x) allowed. */
+  public static void reluSquare(long x, long xOff, long y, long yOff, long n) {
+    checkCount("n", n);
+    long px = addr("x", x, xOff, n);
+    long py = addr("y", y, yOff, n);
+    if (n == 0) {
+      return;
+    }
+    require();
+    nReluSquare(null, px, null, py, n);
+  }
+
+  /** dx = 2 max(x, 0) dy; dx may be x or dy. */
+  public static void reluSquareBackward(long x, long xOff, long dy, long dyOff, long dx, long dxOff, long n) {
+    checkCount("n", n);
+    long px = addr("x", x, xOff, n);
+    long pdy = addr("dy", dy, dyOff, n);
+    long pdx = addr("dx", dx, dxOff, n);
+    if (n == 0) {
+      return;
+    }
+    require();
+    nReluSquareBackward(null, px, null, pdy, null, pdx, n);
+  }
+
   // ---- buffer methods (checked) ----------------------------------------------------------
 
   /** Checked buffer version of {@link #silu(long, long, long, long, long)}. */
@@ -393,6 +456,43 @@ public final class Fused {
     nCausalSoftmaxBackward(p, pos(p), ldp, dp, pos(dp), lddp, n);
   }
 
+  public static void rope(
+      FloatBuffer x, FloatBuffer cos, FloatBuffer sin, int rows, int seqLen, int heads, int headDim,
+      boolean inverse) {
+    long[] e = ropeExtents(rows, seqLen, heads, headDim);
+    buf("x", x, e[0], true);
+    buf("cos", cos, e[1], false);
+    buf("sin", sin, e[1], false);
+    if (e[0] == 0) {
+      return;
+    }
+    require();
+    nRope(x, pos(x), cos, pos(cos), sin, pos(sin), rows, seqLen, heads, headDim, inverse);
+  }
+
+  public static void reluSquare(FloatBuffer x, FloatBuffer y, int n) {
+    checkCount("n", n);
+    buf("x", x, n, false);
+    buf("y", y, n, true);
+    if (n == 0) {
+      return;
+    }
+    require();
+    nReluSquare(x, pos(x), y, pos(y), n);
+  }
+
+  public static void reluSquareBackward(FloatBuffer x, FloatBuffer dy, FloatBuffer dx, int n) {
+    checkCount("n", n);
+    buf("x", x, n, false);
+    buf("dy", dy, n, false);
+    buf("dx", dx, n, true);
+    if (n == 0) {
+      return;
+    }
+    require();
+    nReluSquareBackward(x, pos(x), dy, pos(dy), dx, pos(dx), n);
+  }
+
   // ---- JNI (cpp/jni/fused_jni.cpp): each float operand is (direct buffer, byte offset) or
   // (null, absolute byte address) ----------------------------------------------------------
 
@@ -428,4 +528,13 @@ public final class Fused {
 
   private static native void nCausalSoftmaxBackward(
       FloatBuffer p, long po, long ldp, FloatBuffer dp, long dpo, long lddp, long n);
+
+  private static native void nRope(
+      FloatBuffer x, long xo, FloatBuffer cos, long co, FloatBuffer sin, long so, long rows,
+      long seqLen, long heads, long headDim, boolean inverse);
+
+  private static native void nReluSquare(FloatBuffer x, long xo, FloatBuffer y, long yo, long n);
+
+  private static native void nReluSquareBackward(
+      FloatBuffer x, long xo, FloatBuffer dy, long dyo, FloatBuffer dx, long dxo, long n);
 }

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
  * above the 2^19 elements from which the element-wise kernels use several threads),
  * every ISA path this CPU has and 1-3 threads. Bounds ||native - ref|| / ||ref||: 1e-6 for every
  * output except the causal softmax backward (5e-6) and the AdamW update p_new - p_old (1e-5, half
- * an ulp of p against an update of ~lr); the cross-entropy loss |native - ref| / |ref| <= 1e-6.
+ * an ulp of p against an update of ~lr); the cross-entropy loss |native - ref| / |ref| <= 1e-6;
+ * the squared ReLU and its backward equal the reference rounded to float exactly (one rounding
+ * each); RoPE forward and inverse 1e-6, and inverse(forward(x)) == x to 1e-6 with a real table.
  * Skipped (not failed) when the native library is unavailable; the argument checks run either way.
  */
 class FusedNativeTest {
@@ -130,6 +132,112 @@ class FusedNativeTest {
         for (int i = 0; i < n; i++) {
           assertEquals(h[i] * u[i], ob.get(i), 0f, w + " identity gate");
         }
+      });
+    }
+  }
+
+  @Test
+  void reluSquareMatchesReferenceExactly() {
+    assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
+    SplittableRandom r = new SplittableRandom(28);
+    for (int n : SIZES) {
+      float[] x = randn(r, n, 2);
+      float[] dy = randn(r, n, 1);
+      float[] y = new float[n];
+      float[] dx = new float[n];
+      for (int i = 0; i < n; i++) {
+        double rl = Math.max(x[i], 0.0);
+        y[i] = (float) (rl * rl);
+        dx[i] = (float) (2 * rl * dy[i]);
+      }
+      everyPath(ctx -> {
+        String w = ctx + " n " + n;
+        FloatBuffer yb = TestData.directFloats(n);
+        Fused.reluSquare(TestData.direct(x), yb, n);
+        assertArrayEquals(y, arr(yb, n), w + " relu^2");
+        FloatBuffer db = TestData.directFloats(n);
+        Fused.reluSquareBackward(TestData.direct(x), TestData.direct(dy), db, n);
+        assertArrayEquals(dx, arr(db, n), w + " relu^2 backward");
+        // in place as ElasMlp and BenchCommand call them: y == x, dx == dy
+        FloatBuffer xb = TestData.direct(x);
+        Fused.reluSquare(xb, xb, n);
+        assertArrayEquals(y, arr(xb, n), w + " relu^2 in place");
+        FloatBuffer gb = TestData.direct(dy);
+        Fused.reluSquareBackward(TestData.direct(x), gb, gb, n);
+        assertArrayEquals(dx, arr(gb, n), w + " relu^2 backward dx == dy");
+      });
+    }
+  }
+
+  /** x[rows, heads * hd] rotated as FloatKernels.rope, in double. */
+  static double[] ropeRef(float[] x, float[] cos, float[] sin, int rows, int seq, int heads, int hd, boolean inverse) {
+    int d = heads * hd;
+    int half = hd / 2;
+    double[] o = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      o[i] = x[i];
+    }
+    for (int row = 0; row < rows; row++) {
+      int t = row % seq;
+      for (int h = 0; h < heads; h++) {
+        int b = row * d + h * hd;
+        for (int i = 0; i < half; i++) {
+          double c = cos[t * half + i];
+          double s = (inverse ? -1 : 1) * (double) sin[t * half + i];
+          double x1 = x[b + i];
+          double x2 = x[b + half + i];
+          o[b + i] = x1 * c - x2 * s;
+          o[b + half + i] = x2 * c + x1 * s;
+        }
+      }
+    }
+    return o;
+  }
+
+  @Test
+  void ropeMatchesReference() {
+    assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
+    SplittableRandom r = new SplittableRandom(29);
+    // rows, seqLen, heads, headDim: half odd / not a multiple of 8 or 16, rows not a multiple of
+    // seqLen, and 1052 x 550 > 2^19 elements (several threads)
+    int[][] shapes = {{1, 1, 1, 2}, {3, 3, 1, 6}, {7, 7, 3, 10}, {11, 4, 2, 18}, {51, 17, 3, 64}, {1052, 263, 5, 110}};
+    for (int[] sh : shapes) {
+      int rows = sh[0];
+      int seq = sh[1];
+      int heads = sh[2];
+      int hd = sh[3];
+      int half = hd / 2;
+      int n = rows * heads * hd;
+      float[] x = randn(r, n, 1);
+      float[] cos = randn(r, seq * half, 1);
+      float[] sin = randn(r, seq * half, 1);
+      double[] fwd = ropeRef(x, cos, sin, rows, seq, heads, hd, false);
+      double[] inv = ropeRef(x, cos, sin, rows, seq, heads, hd, true);
+      float[] rc = new float[seq * half];
+      float[] rs = new float[seq * half];
+      for (int t = 0; t < seq; t++) {
+        for (int i = 0; i < half; i++) {
+          double a = t / Math.pow(10000, 2.0 * i / hd);
+          rc[t * half + i] = (float) Math.cos(a);
+          rs[t * half + i] = (float) Math.sin(a);
+        }
+      }
+      double[] x0 = new double[n];
+      for (int i = 0; i < n; i++) {
+        x0[i] = x[i];
+      }
+      everyPath(ctx -> {
+        String w = ctx + " rows " + rows + " seq " + seq + " heads " + heads + " hd " + hd;
+        FloatBuffer xb = TestData.direct(x);
+        Fused.rope(xb, TestData.direct(cos), TestData.direct(sin), rows, seq, heads, hd, false);
+        ok(rel(arr(xb, n), fwd), B, w + " rope");
+        xb = TestData.direct(x);
+        Fused.rope(xb, TestData.direct(cos), TestData.direct(sin), rows, seq, heads, hd, true);
+        ok(rel(arr(xb, n), inv), B, w + " rope inverse");
+        xb = TestData.direct(x);
+        Fused.rope(xb, TestData.direct(rc), TestData.direct(rs), rows, seq, heads, hd, false);
+        Fused.rope(xb, TestData.direct(rc), TestData.direct(rs), rows, seq, heads, hd, true);
+        ok(rel(arr(xb, n), x0), B, w + " rope inverse(forward(x)) == x");
       });
     }
   }
@@ -411,6 +519,38 @@ class FusedNativeTest {
   }
 
   @Test
+  void ropeAndReluSquareDoNotDependOnThreadCount() {
+    assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
+    SplittableRandom r = new SplittableRandom(30);
+    int rows = 1100; // 1100 x 4 x 130 > 2^19: both kernels use the threads
+    int seq = 275;
+    int heads = 4;
+    int hd = 130;
+    int n = rows * heads * hd;
+    float[] x = randn(r, n, 1);
+    float[] dy = randn(r, n, 1);
+    float[] cos = randn(r, seq * hd / 2, 1);
+    float[] sin = randn(r, seq * hd / 2, 1);
+    float[][] res = new float[3][];
+    for (int th = 1; th <= 3; th++) {
+      Sparse24.setNumThreads(th);
+      FloatBuffer xb = TestData.direct(x);
+      Fused.rope(xb, TestData.direct(cos), TestData.direct(sin), rows, seq, heads, hd, false);
+      FloatBuffer yb = TestData.directFloats(n);
+      Fused.reluSquare(TestData.direct(x), yb, n);
+      FloatBuffer db = TestData.directFloats(n);
+      Fused.reluSquareBackward(TestData.direct(x), TestData.direct(dy), db, n);
+      float[] all = new float[3 * n];
+      xb.get(0, all, 0, n);
+      yb.get(0, all, n, n);
+      db.get(0, all, 2 * n, n);
+      res[th - 1] = all;
+    }
+    assertArrayEquals(res[0], res[1]);
+    assertArrayEquals(res[0], res[2]);
+  }
+
+  @Test
   void addressApiAndBufferPositions() throws Exception {
     assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
     Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
@@ -476,6 +616,25 @@ class FusedNativeTest {
     assertThrows(iae, () -> Fused.causalSoftmax(a, 4, 3), "ld < n");
     assertThrows(iae, () -> Fused.causalSoftmax(a, 4, 4), "16 > 10");
     assertThrows(iae, () -> Fused.causalSoftmaxBackward(a, 4, small, 4, 3), "dp needs 11 of 9");
+    assertThrows(iae, () -> Fused.reluSquare(a, small, 10), "relu^2 output too small");
+    assertThrows(iae, () -> Fused.reluSquare(a, b.asReadOnlyBuffer(), 10), "relu^2 read-only output");
+    assertThrows(iae, () -> Fused.reluSquare(a, b, -1), "relu^2 negative n");
+    assertThrows(iae, () -> Fused.reluSquareBackward(a, small, c, 10), "relu^2 backward dy of 9");
+    assertThrows(iae, () -> Fused.reluSquareBackward(heap, b, c, 10), "relu^2 backward heap x");
+    // rope: x [rows, heads * hd], tables [seqLen, hd / 2]
+    assertThrows(iae, () -> Fused.rope(a, b, c, 1, 1, 2, 5, false), "odd head dim");
+    assertThrows(iae, () -> Fused.rope(a, b, c, 1, 1, 5, 0, false), "head dim 0");
+    assertThrows(iae, () -> Fused.rope(a, b, c, 1, 0, 1, 10, false), "seqLen 0");
+    assertThrows(iae, () -> Fused.rope(a, b, c, 1, 1, 0, 10, false), "0 heads");
+    assertThrows(iae, () -> Fused.rope(a, b, c, -1, 1, 1, 10, false), "negative rows");
+    assertThrows(iae, () -> Fused.rope(a, b, c, 2, 1, 1, 10, false), "x of 10 for 2 x 10");
+    assertThrows(iae, () -> Fused.rope(a, b, c, 1, 3, 1, 10, false), "tables of 10 for 3 x 5 = 15");
+    assertThrows(iae, () -> Fused.rope(a, small, c, 1, 2, 1, 10, false), "cos of 9 for 2 x 5 = 10");
+    assertThrows(iae, () -> Fused.rope(a, b, small, 1, 2, 1, 10, false), "sin of 9 for 2 x 5 = 10");
+    assertThrows(iae, () -> Fused.rope(a.asReadOnlyBuffer(), b, c, 1, 1, 1, 10, false), "read-only x");
+    assertThrows(iae, () -> Fused.rope(64L * 1024, 0, 0L, 0, 64L * 1024, 0, 1, 1, 1, 4, false), "null cos address");
+    assertThrows(iae, () -> Fused.rope(64L * 1024, 0, 64L * 1024, -1, 64L * 1024, 0, 1, 1, 1, 4, true), "negative cos offset");
+    assertThrows(iae, () -> Fused.reluSquareBackward(64L * 1024, 0, 64L * 1024, 0, 0L, 0, 5), "null dx address");
     // address API: zero address, negative offset
     assertThrows(iae, () -> Fused.silu(0L, 0, 64L * 1024, 0, 5), "null address");
     assertThrows(iae, () -> Fused.silu(64L * 1024, -1, 64L * 1024, 0, 5), "negative offset");

@@ -15,7 +15,7 @@ import java.nio.FloatBuffer;
  *
  * <p>With the native kernels loaded (io.lowrank:native-kernels), the 2:4 operations and the fused
  * element-wise ops (SiLU, SwiGLU gated product, RMSNorm, cross-entropy, AdamW, attention's causal
- * softmax; forward and backward) run in C++ (AVX2/AVX-512, OpenMP threads = the kernel threads) on
+ * softmax, RoPE, ELAS's squared ReLU; forward and backward) run in C++ (AVX2/AVX-512, OpenMP threads = the kernel threads) on
  * the tensors' own memory; the Java loops below are the fallback and the tests' second path.
  */
 final class FloatKernels {
@@ -206,6 +206,11 @@ final class FloatKernels {
     // ---- ELAS: squared ReLU and 2:4 sparsity ----
 
     void reluSquare(Tensor x, Tensor y) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.reluSquare(x.storage.address, x.offset, y.storage.address, y.offset, x.size);
+            return;
+        }
         FloatBuffer xf = x.storage.f, yf = y.storage.f;
         int xo = x.offset, yo = y.offset;
         pool.run(x.size, (part, from, to) -> {
@@ -217,6 +222,11 @@ final class FloatKernels {
     }
 
     void reluSquareBackward(Tensor x, Tensor dy, Tensor dx) {
+        if (nativeSparse24) {
+            nativeThreads();
+            Fused.reluSquareBackward(x.storage.address, x.offset, dy.storage.address, dy.offset, dx.storage.address, dx.offset, x.size);
+            return;
+        }
         FloatBuffer xf = x.storage.f, gf = dy.storage.f, df = dx.storage.f;
         int xo = x.offset, go = dy.offset, dO = dx.offset;
         pool.run(x.size, (part, from, to) -> {
@@ -467,7 +477,14 @@ final class FloatKernels {
         }
     }
 
+    /** In place over x [rows, heads * hd]; row r is position r % seqLen; cos/sin [seqLen, hd / 2]; inverse: the opposite angle (backward). */
     void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
+        if (nativeSparse24 && x.size > 0) {
+            nativeThreads();
+            Fused.rope(x.storage.address, x.offset, cos.storage.address, cos.offset, sin.storage.address, sin.offset,
+                    x.dim(0), seqLen, heads, x.dim(1) / heads, inverse);
+            return;
+        }
         FloatBuffer f = x.storage.f, cf = cos.storage.f, sf = sin.storage.f;
         int xo = x.offset, co = cos.offset, so = sin.offset;
         int d = x.dim(1), hd = d / heads, half = hd / 2, rows = x.dim(0);

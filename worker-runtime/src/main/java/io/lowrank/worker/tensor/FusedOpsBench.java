@@ -15,6 +15,8 @@ import java.util.SplittableRandom;
  * products around it). In-place ops (cross-entropy, AdamW, causal softmax forward) run each rep on
  * the previous rep's output, identically on both paths; the softmax backward's upstream gradient is
  * restored (untimed) before each call, since repeated application would shrink it into denormals.
+ * RoPE (forward and inverse) rotates q in place on the model's cos/sin table, each rep the previous
+ * rep's output (a rotation: the values stay bounded).
  */
 public final class FusedOpsBench {
     private FusedOpsBench() {}
@@ -105,6 +107,33 @@ public final class FusedOpsBench {
         out.add(time("rmsnorm_bwd", "[" + tokens + ", " + s.hidden + "]", java, nat, reps, warmup, norm,
                 (be, t) -> be.rmsNormBackward((Tensor) t[0], (Tensor) t[1], (Tensor) t[3], (Tensor) t[4], (Tensor) t[5], (Tensor) t[6]),
                 t -> new float[][]{((Tensor) t[5]).toFloatArray()}));
+
+        // RoPE on q (or k) [tokens, hidden] = heads x headDim, the model's table [seqLen, headDim / 2]
+        // (norm-preserving, so rotating the previous rep's output stays bounded); inverse = backward
+        int hd = s.hidden / s.heads, half = hd / 2;
+        float[] q = randn(r, tokens * s.hidden, 1.0), rc = new float[s.seqLen * half], rs = new float[s.seqLen * half];
+        for (int t = 0; t < s.seqLen; t++) {
+            for (int i = 0; i < half; i++) {
+                double a = t / Math.pow(10000.0, 2.0 * i / hd);
+                rc[t * half + i] = (float) Math.cos(a);
+                rs[t * half + i] = (float) Math.sin(a);
+            }
+        }
+        Setup rope = be -> new Object[]{tensor(be, q, tokens, s.hidden), tensor(be, rc, s.seqLen, half), tensor(be, rs, s.seqLen, half)};
+        String ropeShape = "[" + tokens + ", " + s.heads + "x" + hd + "]";
+        out.add(time("rope_fwd", ropeShape, java, nat, reps, warmup, rope,
+                (be, t) -> be.rope((Tensor) t[0], s.seqLen, s.heads, (Tensor) t[1], (Tensor) t[2], false), t -> new float[][]{((Tensor) t[0]).toFloatArray()}));
+        out.add(time("rope_bwd", ropeShape, java, nat, reps, warmup, rope,
+                (be, t) -> be.rope((Tensor) t[0], s.seqLen, s.heads, (Tensor) t[1], (Tensor) t[2], true), t -> new float[][]{((Tensor) t[0]).toFloatArray()}));
+
+        // ELAS squared ReLU y2 = ReLU(y1)^2 and dy1 = 2 ReLU(y1) dy2 [tokens, intermediate]
+        float[] y1 = randn(r, tokens * s.intermediate, 1.0), dy2 = randn(r, tokens * s.intermediate, 1.0);
+        Setup relu2 = be -> new Object[]{tensor(be, y1, tokens, s.intermediate), be.allocate(tokens, s.intermediate),
+                tensor(be, dy2, tokens, s.intermediate), be.allocate(tokens, s.intermediate)};
+        out.add(time("relu2_fwd", "[" + tokens + ", " + s.intermediate + "]", java, nat, reps, warmup, relu2,
+                (be, t) -> be.reluSquare((Tensor) t[0], (Tensor) t[1]), t -> new float[][]{((Tensor) t[1]).toFloatArray()}));
+        out.add(time("relu2_bwd", "[" + tokens + ", " + s.intermediate + "]", java, nat, reps, warmup, relu2,
+                (be, t) -> be.reluSquareBackward((Tensor) t[0], (Tensor) t[2], (Tensor) t[3]), t -> new float[][]{((Tensor) t[3]).toFloatArray()}));
 
         // causal softmax of the attention probabilities: batch * heads blocks [seqLen, seqLen]
         int blocks = s.batch * s.heads, tt = s.seqLen * s.seqLen;

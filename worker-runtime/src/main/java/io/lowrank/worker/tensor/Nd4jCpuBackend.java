@@ -164,8 +164,8 @@ public final class Nd4jCpuBackend implements Backend {
         if (fk != null) fk.rmsNormBackward(x, w, invRms, dOut, dx, dW); else kernels.rmsNormBackward(x, w, invRms, dOut, dx, dW);
     }
     @Override public void rope(Tensor x, int seqLen, int heads, Tensor cos, Tensor sin, boolean inverse) {
-        if (x.dim(1) % heads != 0 || (x.dim(1) / heads) % 2 != 0 || cos.size != seqLen * (x.dim(1) / heads / 2) || x.dim(0) % seqLen != 0) {
-            throw new IllegalArgumentException("rope: " + x + " with " + heads + " heads, seq_len " + seqLen + " and table " + cos);
+        if (x.dim(1) % heads != 0 || (x.dim(1) / heads) % 2 != 0 || cos.size != seqLen * (x.dim(1) / heads / 2) || sin.size != cos.size || x.dim(0) % seqLen != 0) {
+            throw new IllegalArgumentException("rope: " + x + " with " + heads + " heads, seq_len " + seqLen + " and tables " + cos + ", " + sin);
         }
         if (fk != null) fk.rope(x, seqLen, heads, cos, sin, inverse); else kernels.rope(x, seqLen, heads, cos, sin, inverse);
     }

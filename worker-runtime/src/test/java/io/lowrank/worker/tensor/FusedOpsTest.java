@@ -106,6 +106,49 @@ class FusedOpsTest {
         });
     }
 
+    /** ELAS: y2 = ReLU(y1)^2, then dy1 = 2 ReLU(y1) dy2 in place over dy2 (as ElasMlp calls it). */
+    @ParameterizedTest
+    @CsvSource({"1,5", "1003,37", "17,129"})
+    void reluSquareForwardAndBackward(int rows, int cols) {
+        SplittableRandom r = new SplittableRandom(rows * 29L + cols);
+        float[] x = randn(r, rows * cols, 2), dy = randn(r, rows * cols, 1);
+        compare("reluSquare [" + rows + "x" + cols + "]", be -> {
+            Tensor tx = tensor(be, x, rows, cols), y = be.allocate(rows, cols), g = tensor(be, dy, rows, cols);
+            be.reluSquare(tx, y);
+            be.reluSquareBackward(tx, g, g);
+            Tensor inPlace = tensor(be, x, rows, cols);
+            be.reluSquare(inPlace, inPlace);
+            return new double[][]{y.toDoubleArray(), g.toDoubleArray(), inPlace.toDoubleArray()};
+        });
+    }
+
+    /** q rotated forward, an upstream gradient rotated back (DecoderBlock's forward and backward), on the model's table. */
+    @ParameterizedTest
+    @CsvSource({"1,1,1,2", "2,37,3,6", "3,65,2,34", "4,257,2,18"})
+    void ropeForwardAndInverse(int batch, int seq, int heads, int hd) {
+        SplittableRandom r = new SplittableRandom(batch * 31L + seq * 7L + hd);
+        int rows = batch * seq, d = heads * hd, half = hd / 2;
+        float[] q = randn(r, rows * d, 1.5), g = randn(r, rows * d, 1);
+        float[] cos = new float[seq * half], sin = new float[seq * half];
+        for (int t = 0; t < seq; t++) {
+            for (int i = 0; i < half; i++) {
+                double a = t / Math.pow(10000, 2.0 * i / hd);
+                cos[t * half + i] = (float) Math.cos(a);
+                sin[t * half + i] = (float) Math.sin(a);
+            }
+        }
+        compare("rope b" + batch + " s" + seq + " h" + heads + " hd" + hd, be -> {
+            Tensor tq = tensor(be, q, rows, d), tg = tensor(be, g, rows, d), tc = tensor(be, cos, seq, half), ts = tensor(be, sin, seq, half);
+            be.rope(tq, seq, heads, tc, ts, false);
+            be.rope(tg, seq, heads, tc, ts, true);
+            Tensor back = tensor(be, q, rows, d);
+            be.rope(back, seq, heads, tc, ts, false);
+            be.rope(back, seq, heads, tc, ts, true);
+            for (int i = 0; i < rows * d; i++) assertEquals(q[i], back.get(i), 1e-5 * (1 + Math.abs(q[i])), "inverse(forward(q)) == q at " + i);
+            return new double[][]{tq.toDoubleArray(), tg.toDoubleArray()};
+        });
+    }
+
     @ParameterizedTest
     @CsvSource({"1,9", "1003,67", "130,512"})
     void rmsNormForwardAndBackward(int rows, int d) {
