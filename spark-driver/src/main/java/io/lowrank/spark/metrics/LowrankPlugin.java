@@ -1,6 +1,7 @@
 package io.lowrank.spark.metrics;
 
 import com.codahale.metrics.Gauge;
+import io.lowrank.spark.train.ExecutorMediaDriver;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.plugin.DriverPlugin;
 import org.apache.spark.api.plugin.ExecutorPlugin;
@@ -54,15 +55,20 @@ public final class LowrankPlugin implements SparkPlugin {
         }
     }
 
+    /** Also owns the executor's shared Aeron media driver ({@link ExecutorMediaDriver}). */
     static final class Executor implements ExecutorPlugin {
         @Override
         public void init(PluginContext ctx, Map<String, String> extraConf) {
             LiveMetrics.attach(ctx);
+            int cores = ctx.conf().getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
+            int taskCpus = ctx.conf().getInt("spark.task.cpus", 1);
+            ExecutorMediaDriver.install(new ExecutorMediaDriver(Math.max(1, cores / Math.max(1, taskCpus))));
         }
 
         @Override
         public void shutdown() {
             LiveMetrics.detach();
+            ExecutorMediaDriver.uninstall();
         }
     }
 }

@@ -39,7 +39,8 @@ final class WorkerRing {
                 .mtu(RingConfig.MAX_MTU)
                 .peerTimeoutNs(TimeUnit.MILLISECONDS.toNanos(spec.peerTimeoutMs()))
                 .build();
-        return AeronRingAllReduce.launchWithEmbeddedDriver(config);
+        String sharedDriver = ExecutorMediaDriver.directoryFor(config);
+        return sharedDriver != null ? new AeronRingAllReduce(config, sharedDriver) : AeronRingAllReduce.launchWithEmbeddedDriver(config);
     }
 
     /** The executor's host as Spark knows it (the address its peers reach it at). */

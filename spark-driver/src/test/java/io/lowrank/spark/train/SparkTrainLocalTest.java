@@ -83,6 +83,7 @@ public class SparkTrainLocalTest {
     void twoWorkersOnLocal2MatchOneProcessWithTheCombinedBatch(@TempDir Path tmp) throws Exception {
         Path corpus = corpus(tmp);
         Path dist = tmp.resolve("dist"), single = tmp.resolve("single");
+        int driversBefore = ExecutorMediaDriver.launches();
         String distOut = capture(() -> assertEquals(0, SparkTrainCommand.run(args("train", "--preset", "tiny", "--layer", "cola",
                 "--master", "local[2]", "--workers", "2", "--steps", "6", "--chunk-steps", "3", "--batch", "2",
                 "--corpus", corpus.toString(), "--run-dir", dist.toString()))));
@@ -108,6 +109,8 @@ public class SparkTrainLocalTest {
             assertTrue(rel < 3e-6, "step " + (i + 1) + ": 2 workers " + d.get(i) + " vs 1 process " + s.get(i) + " (rel " + rel + ")");
         }
         assertTrue(r.get("allreduce_bytes").asLong() > 0);
+        // both workers of both chunks joined their rings through the executor's one media driver
+        assertEquals(1, ExecutorMediaDriver.launches() - driversBefore);
         assertTrue(Double.isFinite(r.get("val_loss").asDouble()));
     }
 }
