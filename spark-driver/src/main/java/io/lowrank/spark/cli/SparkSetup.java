@@ -24,13 +24,7 @@ public final class SparkSetup {
      * @param threadsPerTask compute threads of one worker (becomes spark.task.cpus and OMP_NUM_THREADS)
      */
     public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS) {
-        SparkConf conf = new SparkConf();
-        if (master != null) conf.setMaster(master);
-        if (!conf.contains("spark.master")) conf.setMaster("local[" + Runtime.getRuntime().availableProcessors() + "]");
-        conf.setIfMissing("spark.app.name", appName);
-        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-        conf.setIfMissing("spark.kryo.registrationRequired", "true");
-        conf.setIfMissing("spark.kryo.registrator", LowrankKryoRegistrator.class.getName());
+        SparkConf conf = baseConf(appName, master);
         conf.setIfMissing("spark.task.cpus", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
@@ -39,10 +33,7 @@ public final class SparkSetup {
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "5s");
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "24");
         conf.setIfMissing("spark.dynamicAllocation.enabled", "false");
-        String plugins = conf.get("spark.plugins", "");
-        if (!plugins.contains(LowrankPlugin.class.getName())) {
-            conf.set("spark.plugins", plugins.isEmpty() ? LowrankPlugin.class.getName() : plugins + "," + LowrankPlugin.class.getName());
-        }
+        appendToList(conf, "spark.plugins", LowrankPlugin.class.getName());
         // the driver's metrics (the plugin's gauges among them) at <ui>/metrics/prometheus
         conf.setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.class", "org.apache.spark.metrics.sink.PrometheusServlet");
         conf.setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus");
@@ -50,6 +41,28 @@ public final class SparkSetup {
         String extra = conf.get("spark.executor.extraJavaOptions", "");
         if (!extra.contains("jdk.internal.misc")) conf.set("spark.executor.extraJavaOptions", (extra + " " + EXECUTOR_JVM_OPTIONS).trim());
         return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /**
+     * What every lowrank Spark application needs (train and prepare): the master ({@code --master},
+     * else spark-submit's, else all local cores), the app name, and Kryo with registration required
+     * and {@link LowrankKryoRegistrator} next to any registrator already configured.
+     */
+    public static SparkConf baseConf(String appName, String master) {
+        SparkConf conf = new SparkConf();
+        if (master != null) conf.setMaster(master);
+        if (!conf.contains("spark.master")) conf.setMaster("local[" + Runtime.getRuntime().availableProcessors() + "]");
+        conf.setIfMissing("spark.app.name", appName);
+        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        conf.setIfMissing("spark.kryo.registrationRequired", "true");
+        appendToList(conf, "spark.kryo.registrator", LowrankKryoRegistrator.class.getName());
+        return conf;
+    }
+
+    /** Adds {@code value} to the comma-separated list {@code key} unless it is there already. */
+    private static void appendToList(SparkConf conf, String key, String value) {
+        String list = conf.get(key, "");
+        if (!list.contains(value)) conf.set(key, list.isEmpty() ? value : list + "," + value);
     }
 
     /** Task slots of a local master ({@code local[N]} -> N), or -1 when the master is not local. */

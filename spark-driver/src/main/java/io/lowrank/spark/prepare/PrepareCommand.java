@@ -110,22 +110,8 @@ public final class PrepareCommand {
     }
 
     static SparkConf sparkConf(String master) {
-        SparkConf conf = new SparkConf();
-        if (master != null) {
-            conf.setMaster(master);
-        }
-        if (!conf.contains("spark.master")) {
-            conf.setMaster("local[*]");
-        }
-        conf.setIfMissing("spark.app.name", "lowrank prepare");
-        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-        conf.setIfMissing("spark.kryo.registrationRequired", "true");
-        String registrators = conf.get("spark.kryo.registrator", "");
-        if (!registrators.contains(PrepareKryo.class.getName())) {
-            conf.set("spark.kryo.registrator", registrators.isEmpty() ? PrepareKryo.class.getName()
-                    : registrators + "," + PrepareKryo.class.getName());
-        }
-        return conf;
+        // LowrankKryoRegistrator includes PrepareKryo's classes
+        return io.lowrank.spark.cli.SparkSetup.baseConf("lowrank prepare", master);
     }
 
     static final class UsageException extends RuntimeException {
