@@ -19,6 +19,7 @@ final class ActivationPlan {
     private final Map<String, Tensor> shared = new HashMap<>();
     private final Map<String, Backend.Sparse24> shared24 = new HashMap<>();
     private long savedBytes, sharedBytes;
+    private long recomputeFlops;   // gemm FLOPs spent rebuilding activations in the current/last backward
 
     ActivationPlan(Backend be, boolean recompute) {
         this.be = be;
@@ -70,6 +71,15 @@ final class ActivationPlan {
         for (int s : shape) n *= s;
         return n;
     }
+
+    /** Called when a backward pass starts: the recompute FLOP count is per backward. */
+    void startBackward() { recomputeFlops = 0; }
+
+    /** Adds gemm FLOPs that rebuilt activations instead of computing gradients. */
+    void countRecompute(long flops) { recomputeFlops += flops; }
+
+    /** Gemm FLOPs the last backward pass spent recomputing activations (0 without recompute). */
+    long recomputeFlops() { return recomputeFlops; }
 
     long savedBytes() { return savedBytes; }
     long sharedBytes() { return sharedBytes; }

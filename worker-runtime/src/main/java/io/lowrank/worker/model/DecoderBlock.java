@@ -14,6 +14,9 @@ import io.lowrank.worker.tensor.Tensor;
  * schedule only the residual stream (x, h) and the projections' rank-r activations are saved.
  */
 final class DecoderBlock {
+    /** Plan name of the v output (CR-Net's v chain lives in it). */
+    static final String V_BUFFER = "v";
+
     private final Backend be;
     private final ModelConfig c;
     private final int batch, seqLen;
@@ -69,7 +72,7 @@ final class DecoderBlock {
         inv1 = plan.work("inv1", rows);
         qa = plan.work("q", rows, d);
         ka = plan.work("k", rows, d);
-        va = plan.work("v", rows, d);
+        va = plan.work(V_BUFFER, rows, d);
         probs = plan.work("probs", batch, c.numHeads, seqLen, seqLen);
         attn = plan.work("attn", rows, d);
         n2 = plan.work("n2", rows, d);
@@ -87,7 +90,7 @@ final class DecoderBlock {
             case CRNET:
                 return chain.next(proj, layer == 0 ? params.get(name + ".weight") : null,
                         layer == 0 ? null : params.get(name + ".cr_a"), layer == 0 ? null : params.get(name + ".cr_b"),
-                        layer == 0 ? null : params.get(name + ".cr_beta"), rows);
+                        layer == 0 ? null : params.get(name + ".cr_beta"), rows, x);
             case ELAS:
                 return new ElasProjection(be, params.get(name + ".w_in"), params.get(name + ".w_out"), rows, proj, plan, s.dBottleneck);
             default:
@@ -114,8 +117,9 @@ final class DecoderBlock {
     /**
      * Refills the recomputed tensors of this layer before its backward. CoLA-M (methods.md section
      * 4): from the saved x, h and rank-r activations: norms, full q/k/v, rope, attention, the MLP's
-     * gate/up/product. CR-Net (section 5): from the block input and the projections' outputs y (kept
-     * or rebuilt top-down), so no projection product is redone except the one rebuilding y_{l-1}.
+     * gate/up/product. CR-Net (section 5): from the block input and the projections' outputs y (the
+     * chain buffers, which the layer above restored to this layer's y), so no projection product is
+     * redone here; each projection's backward later rebuilds y_{l-1} with one product.
      */
     private void recompute() {
         be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
@@ -137,7 +141,11 @@ final class DecoderBlock {
 
     /** dOut: gradient w.r.t. this block's output; writes the gradient w.r.t. its input into dx. */
     void backward(Tensor dOut, Tensor dx) {
-        if (plan.recomputes()) recompute();
+        if (plan.recomputes()) {
+            long flops = be.gemmFlops();
+            recompute();
+            plan.countRecompute(be.gemmFlops() - flops);
+        }
         // MLP branch: out = h + MLP(n2)
         mlp.backward(n2, dOut, s.dNorm);
         be.rmsNormBackward(h, norm2.value, inv2, s.dNorm, dx, norm2.grad);

@@ -62,7 +62,7 @@ public final class LlamaModel {
             throw new ConfigException("layer_type", c.layerType.id + " is defined by its recompute schedule; use cola to keep every activation");
         }
         this.plan = new ActivationPlan(be, recompute);
-        this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s, recompute, c.numLayers) : null;
+        this.chain = c.layerType == LayerType.CRNET ? new CrossLayerState(be, s, plan, c.numLayers) : null;
         this.blocks = new DecoderBlock[c.numLayers];
         for (int l = 0; l < c.numLayers; l++) {
             blocks[l] = new DecoderBlock(be, c, params, l, batch, seqLen, stream[l], rope.cos, rope.sin, s, plan, chain, switches);
@@ -136,6 +136,7 @@ public final class LlamaModel {
         be.matmul(logits, true, finalNormOut, false, head.grad, 1.0);   // dW_head += dlogits^T n
         be.matmul(logits, false, head.value, false, s.dNorm, 0.0);      // dn = dlogits W_head
         if (chain != null) chain.startBackward();
+        plan.startBackward();
         Tensor dOut = s.dStreamA, dIn = s.dStreamB;
         be.rmsNormBackward(stream[c.numLayers], finalNorm.value, finalInvRms, s.dNorm, dOut, finalNorm.grad);
         if (ready != null) ready.gradientsReadyFrom(finalNormOffset);
@@ -159,6 +160,12 @@ public final class LlamaModel {
         return (long) (c.numLayers + 1) * rows * c.hiddenSize * bytes
                 + plan.savedBytes() + plan.sharedBytes() + (chain == null ? 0 : chain.bytes());
     }
+
+    /**
+     * Gemm FLOPs the last backward pass spent recomputing activations instead of computing
+     * gradients (attention's products included; 0 for the store-everything schedules).
+     */
+    public long recomputeFlops() { return plan.recomputeFlops(); }
 
     /** {@link #layerActivationBytes()} plus the head's norm output and logits (the same for every family). */
     public long activationBytes() {

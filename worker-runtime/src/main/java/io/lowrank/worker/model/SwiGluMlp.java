@@ -8,6 +8,9 @@ import io.lowrank.worker.tensor.Tensor;
  * (the bottleneck SiLUs are then the only non-linearity).
  */
 final class SwiGluMlp implements Mlp {
+    /** Plan names of the gate and up outputs (CR-Net's chain of those kinds lives in them). */
+    static final String GATE_BUFFER = "mlp.gate", UP_BUFFER = "mlp.up";
+
     private final Backend be;
     private final Projection gate, up, down;
     private final boolean siluOnGate;
@@ -21,8 +24,8 @@ final class SwiGluMlp implements Mlp {
         this.up = up;
         this.down = down;
         this.siluOnGate = siluOnGate;
-        this.g = plan.work("mlp.gate", rows, ff);
-        this.u = plan.work("mlp.up", rows, ff);
+        this.g = plan.work(GATE_BUFFER, rows, ff);
+        this.u = plan.work(UP_BUFFER, rows, ff);
         this.act = plan.work("mlp.act", rows, ff);
         this.s = s;
     }

@@ -31,6 +31,13 @@ public interface Backend extends AutoCloseable {
               Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
               double beta, Tensor c, int offC, int ldc);
 
+    /**
+     * Floating-point operations (2 m n k per product) of every gemm this backend has run, attention's
+     * included; a running total, so a caller measures a phase by the difference. Not thread-safe
+     * against gemms still running: read it between operations.
+     */
+    long gemmFlops();
+
     /** 2-D convenience: c = op(a) op(b) + beta c. */
     default void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, double beta) {
         int m = transA ? a.dim(1) : a.dim(0);

@@ -112,6 +112,7 @@ public final class Nd4jCpuBackend implements Backend {
         checkMatrix("B", b, offB, transB ? n : k, transB ? k : n, ldb);
         checkMatrix("C", c, offC, m, n, ldc);
         if (m == 0 || n == 0) return;
+        p.flops += 2L * m * n * k;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         if (dtype == DType.F32) {
             cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float) alpha,
@@ -289,6 +290,13 @@ public final class Nd4jCpuBackend implements Backend {
         if (fk != null) fk.adamw(p, g, m, v, lr, b1, b2, eps, wd, step); else kernels.adamw(p, g, m, v, lr, b1, b2, eps, wd, step);
     }
 
+    @Override
+    public long gemmFlops() {
+        long sum = 0;
+        for (GemmPointers p : pointers) sum += p.flops;
+        return sum;
+    }
+
     // ---- attention: per (batch, head) products on strided views, softmax in between ----
     // The (batch, head) pairs are spread over the kernel threads, each running single-threaded
     // BLAS: a 256x256x64 product is too small to split well, and the softmax between the two
@@ -380,6 +388,7 @@ public final class Nd4jCpuBackend implements Backend {
     private static final class GemmPointers {
         final MovableFloatPointer fa = new MovableFloatPointer(), fb = new MovableFloatPointer(), fc = new MovableFloatPointer();
         final MovableDoublePointer da = new MovableDoublePointer(), db = new MovableDoublePointer(), dc = new MovableDoublePointer();
+        long flops;   // written only by this part's thread; read after the parallel section has joined
     }
 
     /** A FloatPointer whose address is re-pointed for each call instead of allocating a new one. */
