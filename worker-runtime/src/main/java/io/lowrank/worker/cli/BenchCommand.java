@@ -109,6 +109,7 @@ final class BenchCommand {
                     .put("peak_bytes", be.memory().peakBytes())
                     .put("activation_bytes", model.activationBytes())
                     .put("layer_activation_bytes", model.layerActivationBytes())
+                    .put("recompute_flops_per_step", model.recomputeFlops())
                     .put("model_allocated_bytes", modelBytes)
                     .put("parameters", ps.count())
                     .put("allocations_in_timed_steps", be.memory().allocations() - allocationsBefore);
@@ -244,8 +245,9 @@ final class BenchCommand {
      * The backend's spmm24 against the dense sgemm (backend matmul) of the decompressed y2s, in the
      * same run and alternating, medians of --steps (7) after --warmup (2); rel_err = |t_sparse -
      * t_dense| / |t_dense|. native: whether the native kernels ran (else Sparse24Java). Run with
-     * OMP_WAIT_POLICY=passive (bin/lowrank's default): spinning OpenMP threads of the sparse kernel
-     * would slow the dense product that follows it.
+     * OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 (bin/lowrank's defaults): spinning
+     * OpenMP threads of the sparse kernel would slow the dense product that follows it, and spinning
+     * OpenBLAS workers the sparse kernel.
      */
     static int spmm24(Args a) throws Exception {
         String preset = a.required("preset");
@@ -288,7 +290,8 @@ final class BenchCommand {
                     .put("rel_err", Math.sqrt(diff / ref)).put("native", be.nativeSparse24()).put("preset", preset)
                     .put("rows", tokens).put("cols", cols).put("n", n).put("threads", threads).put("reps", reps)
                     .put("warmup", warmup).put("backend", be.describe())
-                    .put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")));   // bin/lowrank: passive
+                    .put("omp_wait_policy", String.valueOf(System.getenv("OMP_WAIT_POLICY")))   // bin/lowrank: passive
+                    .put("openblas_thread_timeout", String.valueOf(System.getenv("OPENBLAS_THREAD_TIMEOUT")));
             out.putPOJO("sparse_ms_all", sparseMs);
             out.putPOJO("dense_ms_all", denseMs);
             System.out.println(JSON.writeValueAsString(out));
