@@ -28,6 +28,9 @@ public final class SparkSetup {
         conf.setIfMissing("spark.task.cpus", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
+        // OpenBLAS workers would otherwise spin ~2^28 cycles after each gemm on the cores the
+        // native kernels' threads need next (see bin/lowrank)
+        conf.setIfMissing("spark.executorEnv.OPENBLAS_THREAD_TIMEOUT", "4");
         conf.setIfMissing("spark.barrier.sync.timeout", barrierTimeoutS + "s");
         // barrier stages need all slots at once; wait a while for executors to register before failing
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "5s");
