@@ -2,6 +2,7 @@ package io.lowrank.spark.metrics;
 
 import com.codahale.metrics.Gauge;
 import io.lowrank.spark.train.ExecutorMediaDriver;
+import io.lowrank.spark.train.ResidentWorkers;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.plugin.DriverPlugin;
 import org.apache.spark.api.plugin.ExecutorPlugin;
@@ -55,7 +56,10 @@ public final class LowrankPlugin implements SparkPlugin {
         }
     }
 
-    /** Also owns the executor's shared Aeron media driver ({@link ExecutorMediaDriver}). */
+    /**
+     * Also owns the executor's shared Aeron media driver ({@link ExecutorMediaDriver}) and the
+     * workers kept between chunks ({@link ResidentWorkers}).
+     */
     static final class Executor implements ExecutorPlugin {
         @Override
         public void init(PluginContext ctx, Map<String, String> extraConf) {
@@ -63,12 +67,17 @@ public final class LowrankPlugin implements SparkPlugin {
             int cores = ctx.conf().getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
             int taskCpus = ctx.conf().getInt("spark.task.cpus", 1);
             ExecutorMediaDriver.install(new ExecutorMediaDriver(Math.max(1, cores / Math.max(1, taskCpus))));
+            ResidentWorkers.install(new ResidentWorkers());
         }
 
         @Override
         public void shutdown() {
             LiveMetrics.detach();
-            ExecutorMediaDriver.uninstall();
+            try {
+                ResidentWorkers.uninstall();
+            } finally {
+                ExecutorMediaDriver.uninstall();
+            }
         }
     }
 }

@@ -14,8 +14,10 @@ public final class ChunkReport {
     public double[] gradNorms;
     public long tokens;
     public double seconds;
-    /** time spent loading data and the checkpoint and joining the ring, before the first step */
+    /** time spent loading data and the checkpoint (unless the worker was kept) and joining the ring, before the first step */
     public double setupSeconds;
+    /** the trainer came from this executor's previous chunk, not from the checkpoint ({@link ResidentWorkers}) */
+    public boolean workerReused;
     public long allReduceBytes;
     public long allReduceExposedNanos;
     public long allReduceCommNanos;

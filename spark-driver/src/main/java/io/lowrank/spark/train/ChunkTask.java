@@ -32,11 +32,13 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The body of one barrier task: worker {@code partitionId} of a chunk. Loads the chunk's starting
+ * The body of one barrier task: worker {@code partitionId} of a chunk. Continues the trainer this
+ * executor kept from the previous chunk ({@link ResidentWorkers}) or loads the chunk's starting
  * checkpoint, joins the ring, trains {@code [startStep, endStep)} with its gradients all-reduced,
  * gathers every rank's data cursor and (rank 0) publishes the checkpoint at {@code endStep}. Every
- * attempt of a chunk starts from the same checkpoint and the same cursors, so a retried chunk
- * repeats exactly the steps and sequences of the failed one.
+ * attempt of a chunk starts from the same state (kept in memory at exactly that step, or the
+ * checkpoint) and the same cursors, so a retried chunk repeats exactly the steps and sequences of
+ * the failed one.
  */
 public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterator<ChunkReport>> implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -76,20 +78,18 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         report.host = ctx.getTaskInfos()[rank].address();
         try {
             RunConfig rc = RunConfig.fromJson(JSON.readTree(spec.runConfigJson()), "run config of " + spec.runId());
-            ModelConfig mc = rc.model(spec.vocabSize());
-            // verified local copies, kept across chunks in the executor's temp space
-            PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
-            List<Path> trainFiles = data.train();
-            int[] val = rank == 0 && !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;
-            try (Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
-                 Trainer trainer = new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log)) {
-                if (spec.resumeFrom() != null) {
-                    trainer.resume(RunDirectory.localize(spec.resumeFrom(), conf, scratch), rank, world);
-                }
-                if (trainer.step() != spec.startStep()) {
-                    throw new IllegalStateException("chunk " + spec.chunk() + " should start at step " + spec.startStep()
-                            + " but checkpoint " + spec.resumeFrom() + " is at step " + trainer.step());
-                }
+            String residentKey = ResidentWorkers.key(spec, rank);
+            ResidentWorkers.Worker worker = ResidentWorkers.take(residentKey, spec.startStep());
+            report.workerReused = worker != null;
+            if (worker == null) {
+                worker = buildWorker(conf, cache, scratch, rc, rank, world, log);
+            } else {
+                log.printf("[rank %d] chunk %d continues the trainer this executor kept at step %d (no checkpoint reload)%n",
+                        rank, spec.chunk(), spec.startStep());
+            }
+            boolean keepWorker = false;
+            try {
+                Trainer trainer = worker.trainer();
                 AeronRingAllReduce ring = world > 1 ? WorkerRing.join(ctx, spec) : null;
                 try {
                     GradientSync sync = ring == null ? null : new GradientSync(ring, trainer.params().grads(), rc.bucketMb());
@@ -125,13 +125,44 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                         report.checkpoint = new RunDirectory(spec.runDir(), conf).publishCheckpoint(local, trainer.step());
                     }
                     ctx.barrier();  // the chunk counts as done only once its checkpoint is published
+                    keepWorker = spec.endStep() < spec.totalSteps();
                 } finally {
+                    trainer.setGradientSync(null);   // the sync belongs to this chunk's ring
                     if (ring != null) ring.close();
                 }
+            } finally {
+                if (!(keepWorker && ResidentWorkers.keep(residentKey, worker))) worker.close();
             }
             return report;
         } finally {
             deleteRecursively(scratch);
+        }
+    }
+
+    /** A fresh backend and trainer at the chunk's start: verified local data, then the checkpoint. */
+    private ResidentWorkers.Worker buildWorker(Configuration conf, Path cache, Path scratch, RunConfig rc, int rank, int world,
+                                               PrintStream log) throws IOException {
+        ModelConfig mc = rc.model(spec.vocabSize());
+        // verified local copies, kept across chunks in the executor's temp space
+        PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
+        List<Path> trainFiles = data.train();
+        int[] val = rank == 0 && !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;
+        Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
+        ResidentWorkers.Worker worker = null;
+        try {
+            worker = new ResidentWorkers.Worker(be, new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log));
+            Trainer trainer = worker.trainer();
+            if (spec.resumeFrom() != null) {
+                trainer.resume(RunDirectory.localize(spec.resumeFrom(), conf, scratch), rank, world);
+            }
+            if (trainer.step() != spec.startStep()) {
+                throw new IllegalStateException("chunk " + spec.chunk() + " should start at step " + spec.startStep()
+                        + " but checkpoint " + spec.resumeFrom() + " is at step " + trainer.step());
+            }
+            return worker;
+        } catch (IOException | RuntimeException e) {
+            if (worker != null) worker.close(); else be.close();
+            throw e;
         }
     }
 

@@ -120,7 +120,7 @@ public final class DistributedTraining {
             metricsLines.append(ChunkLog.trainLines(reports.get(0), s.meanLosses, s.tokensPerStep));
             ObjectNode cm = record("chunk");
             cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
-                    .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("allreduce_bytes", s.allReduceBytes)
+                    .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("workers_reused", s.workersReused).put("allreduce_bytes", s.allReduceBytes)
                     .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
                     .put("allreduce_standalone_s", s.standaloneSeconds)
                     .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint);
@@ -232,7 +232,7 @@ public final class DistributedTraining {
         long tokens, tokensPerStep, allReduceBytes;
         double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, standaloneSeconds, valLoss = Double.NaN;
         String checkpoint;
-        int stageAttempt;
+        int stageAttempt, workersReused;
 
         static ChunkSummary of(List<ChunkReport> reports, int world) {
             ChunkSummary s = new ChunkSummary();
@@ -249,6 +249,7 @@ public final class DistributedTraining {
                 s.commSeconds = Math.max(s.commSeconds, r.allReduceCommNanos / 1e9);
                 s.standaloneSeconds = Math.max(s.standaloneSeconds, r.standaloneAllReduceSeconds);
                 s.stageAttempt = Math.max(s.stageAttempt, r.stageAttempt);
+                if (r.workerReused) s.workersReused++;
             }
             s.allReduceBytes = r0.allReduceBytes;
             s.tokensPerStep = n == 0 ? 0 : s.tokens / n;

@@ -52,6 +52,16 @@ public class SparkTrainLocalTest {
         return out;
     }
 
+    static List<JsonNode> chunkLines(Path runDir) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        ObjectMapper m = new ObjectMapper();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            JsonNode n = m.readTree(line);
+            if (n.get("kind").asText().equals("chunk")) out.add(n);
+        }
+        return out;
+    }
+
     static JsonNode lastJson(String stdout) throws Exception {
         String[] lines = stdout.trim().split("\n");
         return new ObjectMapper().readTree(lines[lines.length - 1]);
@@ -111,6 +121,12 @@ public class SparkTrainLocalTest {
         assertTrue(r.get("allreduce_bytes").asLong() > 0);
         // both workers of both chunks joined their rings through the executor's one media driver
         assertEquals(1, ExecutorMediaDriver.launches() - driversBefore);
+        // chunk 1 continued both trainers the executor kept from chunk 0 (no checkpoint reload), and
+        // the losses above still match the single process step for step
+        List<JsonNode> chunks = chunkLines(dist);
+        assertEquals(2, chunks.size());
+        assertEquals(0, chunks.get(0).get("workers_reused").asInt(), chunks.get(0).toString());
+        assertEquals(2, chunks.get(1).get("workers_reused").asInt(), chunks.get(1).toString());
         assertTrue(Double.isFinite(r.get("val_loss").asDouble()));
     }
 }
