@@ -300,7 +300,13 @@ public final class Nd4jCpuBackend implements Backend {
     // ---- attention: per (batch, head) products on strided views, softmax in between ----
     // The (batch, head) pairs are spread over the kernel threads, each running single-threaded
     // BLAS: a 256x256x64 product is too small to split well, and the softmax between the two
-    // products then runs in parallel too.
+    // products then runs in parallel too. The products skip the causally masked half: query rows
+    // go in blocks of CAUSAL_BLOCK, and block [r0, r1) only meets keys [0, r1) (key blocks, in the
+    // transposed products, only queries [c0, seqLen)); 62.5% of the full products at seq 256. The
+    // entries above the diagonal that no product writes are never read: the causal softmax and its
+    // backward read columns j <= i only and write zeros above (Kernels, softmax_causal.cpp), which
+    // is what the diagonal blocks' products then multiply.
+    static final int CAUSAL_BLOCK = 64;
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out) {
@@ -311,9 +317,15 @@ public final class Nd4jCpuBackend implements Backend {
             for (int bh = from; bh < to; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int x0 = b * seqLen * d + h * hd, p0 = bh * tt;
-                gemmOn(part, false, true, seqLen, seqLen, hd, scale, q, x0, d, k, x0, d, 0.0, probs, p0, seqLen);
+                for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {     // S[r0:r1, :r1] = scale Q[r0:r1] K[:r1]^T
+                    int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
+                    gemmOn(part, false, true, r1 - r0, r1, hd, scale, q, x0 + r0 * d, d, k, x0, d, 0.0, probs, p0 + r0 * seqLen, seqLen);
+                }
                 if (fk != null) fk.causalSoftmaxRows(probs, p0, seqLen); else kernels.causalSoftmaxRows(probs, p0, seqLen);
-                gemmOn(part, false, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, v, x0, d, 0.0, out, x0, d);
+                for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {     // O[r0:r1] = P[r0:r1, :r1] V[:r1]
+                    int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
+                    gemmOn(part, false, false, r1 - r0, hd, r1, 1.0, probs, p0 + r0 * seqLen, seqLen, v, x0, d, 0.0, out, x0 + r0 * d, d);
+                }
             }
         });
     }
@@ -330,15 +342,31 @@ public final class Nd4jCpuBackend implements Backend {
             for (int bh = from; bh < to; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int x0 = b * seqLen * d + h * hd, p0 = bh * tt;
-                // dP = dO V^T ; dV = P^T dO
-                gemmOn(part, false, true, seqLen, seqLen, hd, 1.0, dOut, x0, d, v, x0, d, 0.0, scratch, s0, seqLen);
-                gemmOn(part, true, false, seqLen, hd, seqLen, 1.0, probs, p0, seqLen, dOut, x0, d, 0.0, dv, x0, d);
+                for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {
+                    int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
+                    // dP[r0:r1, :r1] = dO[r0:r1] V[:r1]^T
+                    gemmOn(part, false, true, r1 - r0, r1, hd, 1.0, dOut, x0 + r0 * d, d, v, x0, d, 0.0, scratch, s0 + r0 * seqLen, seqLen);
+                }
+                for (int c0 = 0; c0 < seqLen; c0 += CAUSAL_BLOCK) {
+                    int c1 = Math.min(seqLen, c0 + CAUSAL_BLOCK);
+                    // dV[c0:c1] = P[c0:, c0:c1]^T dO[c0:]
+                    gemmOn(part, true, false, c1 - c0, hd, seqLen - c0, 1.0, probs, p0 + c0 * seqLen + c0, seqLen,
+                            dOut, x0 + c0 * d, d, 0.0, dv, x0 + c0 * d, d);
+                }
                 // dS = P * (dP - rowsum(dP * P)), written over dP
                 Tensor ds = scratch.view(s0, seqLen, seqLen);
                 if (fk != null) fk.softmaxBackwardRows(probs, p0, ds, seqLen); else kernels.softmaxBackwardRows(probs, p0, ds, seqLen);
-                // dQ = scale dS K ; dK = scale dS^T Q
-                gemmOn(part, false, false, seqLen, hd, seqLen, scale, scratch, s0, seqLen, k, x0, d, 0.0, dq, x0, d);
-                gemmOn(part, true, false, seqLen, hd, seqLen, scale, scratch, s0, seqLen, q, x0, d, 0.0, dk, x0, d);
+                for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {
+                    int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
+                    // dQ[r0:r1] = scale dS[r0:r1, :r1] K[:r1]
+                    gemmOn(part, false, false, r1 - r0, hd, r1, scale, scratch, s0 + r0 * seqLen, seqLen, k, x0, d, 0.0, dq, x0 + r0 * d, d);
+                }
+                for (int c0 = 0; c0 < seqLen; c0 += CAUSAL_BLOCK) {
+                    int c1 = Math.min(seqLen, c0 + CAUSAL_BLOCK);
+                    // dK[c0:c1] = scale dS[c0:, c0:c1]^T Q[c0:]
+                    gemmOn(part, true, false, c1 - c0, hd, seqLen - c0, scale, scratch, s0 + c0 * seqLen + c0, seqLen,
+                            q, x0 + c0 * d, d, 0.0, dk, x0 + c0 * d, d);
+                }
             }
         });
     }

@@ -171,17 +171,43 @@ class OpGradientCheckTest {
         }
     }
 
-    @Test
-    void attentionBackward() {
-        try (Backend be = new Nd4jCpuBackend(DType.F64, 1)) {
+    /**
+     * seq 5: one causal block; seq 150 with 2 kernel threads: three query/key blocks of
+     * Nd4jCpuBackend.CAUSAL_BLOCK (64, 64, 22), so the products that skip the masked half are
+     * checked across block edges. The forward output is also checked against plain loops, since a
+     * product that dropped keys would still have a consistent gradient.
+     */
+    @ParameterizedTest
+    @CsvSource({"2,5,3,4,1", "1,150,3,4,2"})
+    void attentionBackward(int batch, int seq, int heads, int hd, int threads) {
+        try (Backend be = new Nd4jCpuBackend(DType.F64, threads)) {
             SplittableRandom r = new SplittableRandom(15);
-            int batch = 2, seq = 5, heads = 3, hd = 4, d = heads * hd, rows = batch * seq;
+            int d = heads * hd, rows = batch * seq;
             Tensor q = random(be, r, 1.0, rows, d), k = random(be, r, 1.0, rows, d), v = random(be, r, 1.0, rows, d);
             Tensor R = random(be, r, 1.0, rows, d);
             Tensor probs = be.allocate(batch, heads, seq, seq), out = be.allocate(rows, d);
             DoubleSupplier loss = () -> { be.attention(q, k, v, batch, seq, heads, probs, out); return dot(out, R); };
 
             loss.getAsDouble();
+            double[] expected = new double[rows * d];
+            for (int b = 0; b < batch; b++) {
+                for (int h = 0; h < heads; h++) {
+                    for (int i = 0; i < seq; i++) {
+                        double[] s = new double[i + 1];
+                        double max = Double.NEGATIVE_INFINITY, sum = 0;
+                        for (int j = 0; j <= i; j++) {
+                            for (int c = 0; c < hd; c++) s[j] += q.get((b * seq + i) * d + h * hd + c) * k.get((b * seq + j) * d + h * hd + c);
+                            s[j] /= Math.sqrt(hd);
+                            max = Math.max(max, s[j]);
+                        }
+                        for (int j = 0; j <= i; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
+                        for (int j = 0; j <= i; j++) {
+                            for (int c = 0; c < hd; c++) expected[(b * seq + i) * d + h * hd + c] += s[j] / sum * v.get((b * seq + j) * d + h * hd + c);
+                        }
+                    }
+                }
+            }
+            check("attention out vs plain loops", out.toDoubleArray(), expected, 1e-13);
             // probs: causal rows summing to one
             for (int bh = 0; bh < batch * heads; bh++) {
                 for (int i = 0; i < seq; i++) {
