@@ -78,7 +78,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         report.host = ctx.getTaskInfos()[rank].address();
         try {
             RunConfig rc = RunConfig.fromJson(JSON.readTree(spec.runConfigJson()), "run config of " + spec.runId());
-            String residentKey = ResidentWorkers.key(spec, rank);
+            ResidentWorkers.Key residentKey = ResidentWorkers.key(spec, rank);
             ResidentWorkers.Worker worker = ResidentWorkers.take(residentKey, spec.startStep());
             report.workerReused = worker != null;
             if (worker == null) {

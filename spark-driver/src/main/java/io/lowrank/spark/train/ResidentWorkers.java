@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Workers (backend + trainer) kept alive in the executor JVM from one chunk of a run to the next,
@@ -28,7 +29,7 @@ import java.util.Map;
 public final class ResidentWorkers implements AutoCloseable {
     private static volatile ResidentWorkers installed;
 
-    private final Map<String, Worker> byKey = new HashMap<>();
+    private final Map<Key, Worker> byKey = new HashMap<>();
 
     /** A worker's backend and the trainer that lives on it; closing it frees both. */
     public record Worker(Backend backend, Trainer trainer) implements AutoCloseable {
@@ -63,15 +64,12 @@ public final class ResidentWorkers implements AutoCloseable {
         }
     }
 
-    /** What must match for a kept worker to continue a chunk: run, rank, world, threads, data, configuration. */
-    static String key(ChunkSpec spec, int rank) {
-        return spec.runId() + "#" + spec.runToken() + "#rank " + rank + " of " + spec.worldSize() + "#threads " + spec.threads()
-                + "#" + spec.datasetDir() + "#" + spec.vocabSize() + "#" + spec.runConfigJson();
-    }
+    /** What must match for a kept worker to continue a chunk: its run, and rank, world, threads, data, configuration. */
+    record Key(String run, String worker) { }
 
-    private static String runOf(String key) {
-        int first = key.indexOf('#');
-        return key.substring(0, key.indexOf('#', first + 1));
+    static Key key(ChunkSpec spec, int rank) {
+        return new Key(spec.runId() + "#" + spec.runToken(), "rank " + rank + " of " + spec.worldSize() + "#threads "
+                + spec.threads() + "#" + spec.datasetDir() + "#" + spec.vocabSize() + "#" + spec.runConfigJson());
     }
 
     /**
@@ -80,59 +78,55 @@ public final class ResidentWorkers implements AutoCloseable {
      * that kept another one, and holding those while this task builds its own could double the
      * executor's memory (a task of this chunk that wanted one of them rebuilds instead).
      */
-    static Worker take(String key, long step) {
+    static Worker take(Key key, long step) {
         ResidentWorkers r = installed;
         if (r == null) return null;
         Worker w;
-        List<Worker> stale = new ArrayList<>();
+        List<Worker> stale;
         synchronized (r) {
             w = r.byKey.remove(key);
-            if (w == null) {
-                String run = runOf(key);
-                for (Iterator<Map.Entry<String, Worker>> it = r.byKey.entrySet().iterator(); it.hasNext(); ) {
-                    Map.Entry<String, Worker> e = it.next();
-                    if (runOf(e.getKey()).equals(run)) {
-                        stale.add(e.getValue());
-                        it.remove();
-                    }
-                }
-            }
+            stale = w == null ? r.removeIf(k -> k.run().equals(key.run())) : List.of();
         }
-        for (Worker s : stale) s.close();
+        stale.forEach(Worker::close);
         if (w == null || w.trainer().step() == step) return w;
         w.close();   // a chunk of this run was retried from an earlier checkpoint: this state is not it
         return null;
     }
 
     /** Keeps a worker for the next chunk; false when there is no cache (the caller then closes it). */
-    static boolean keep(String key, Worker w) {
+    static boolean keep(Key key, Worker w) {
         ResidentWorkers r = installed;
         if (r == null) return false;
-        String run = runOf(key);
-        Map<String, Worker> evicted = new HashMap<>();
+        List<Worker> evicted;
         Worker replaced;
         synchronized (r) {
-            for (Iterator<Map.Entry<String, Worker>> it = r.byKey.entrySet().iterator(); it.hasNext(); ) {
-                Map.Entry<String, Worker> e = it.next();
-                if (!runOf(e.getKey()).equals(run)) {
-                    evicted.put(e.getKey(), e.getValue());
-                    it.remove();
-                }
-            }
+            evicted = r.removeIf(k -> !k.run().equals(key.run()));
             replaced = r.byKey.put(key, w);
         }
-        for (Worker old : evicted.values()) old.close();
+        evicted.forEach(Worker::close);
         if (replaced != null && replaced != w) replaced.close();
         return true;
     }
 
+    /** Removes (caller holds the lock) and returns the workers whose key matches. */
+    private List<Worker> removeIf(Predicate<Key> match) {
+        List<Worker> removed = new ArrayList<>();
+        for (Iterator<Map.Entry<Key, Worker>> it = byKey.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Key, Worker> e = it.next();
+            if (match.test(e.getKey())) {
+                removed.add(e.getValue());
+                it.remove();
+            }
+        }
+        return removed;
+    }
+
     @Override
     public void close() {
-        Map<String, Worker> all;
+        List<Worker> all;
         synchronized (this) {
-            all = new HashMap<>(byKey);
-            byKey.clear();
+            all = removeIf(k -> true);
         }
-        for (Worker w : all.values()) w.close();
+        all.forEach(Worker::close);
     }
 }

@@ -82,7 +82,7 @@ class ResidentWorkersTest {
     @Test
     void handsOutTheSameTrainerOnlyForItsKeyAndStep() throws Exception {
         ResidentWorkers.install(new ResidentWorkers());
-        String k0 = ResidentWorkers.key(spec("a"), 0);
+        ResidentWorkers.Key k0 = ResidentWorkers.key(spec("a"), 0);
         ResidentWorkers.Worker w = worker(2);
         assertTrue(ResidentWorkers.keep(k0, w));
         assertSame(w, ResidentWorkers.take(k0, 2));
