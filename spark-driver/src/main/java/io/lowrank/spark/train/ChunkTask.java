@@ -104,19 +104,26 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                         acc.allReduceBytes.add(sync.bytes());
                         acc.allReduceExposedMs.add(sync.exposedNanos() / 1_000_000);
                     }
-                    // every rank's cursor goes into the checkpoint; allGather is also the barrier that
-                    // keeps each ring open until all ranks have received their last bucket
-                    String[] gathered = ctx.allGather(trainer.cursorState().toJson() + "\n" + joinLosses(report.losses));
+                    // each rank evaluates its share of the held-out batches; every rank's cursor goes into
+                    // the checkpoint; allGather is also the barrier that keeps each ring open until all
+                    // ranks have received their last bucket
+                    double[] evalShare = trainer.evaluateShare(rank, world);
+                    String[] gathered = ctx.allGather(trainer.cursorState().toJson() + "\n" + joinLosses(report.losses)
+                            + "\n" + evalShare[0] + "," + evalShare[1]);
                     if (rank == 0) {
-                        report.valLoss = trainer.evaluate();
                         List<CursorState> byRank = new ArrayList<>();
                         double[] meanLosses = new double[report.losses.length];
+                        double evalSum = 0, evalCount = 0;
                         for (String g : gathered) {
-                            int nl = g.indexOf('\n');
-                            byRank.add(CursorState.fromJson(g.substring(0, nl)));
-                            String[] ls = g.substring(nl + 1).split(",");
+                            String[] parts = g.split("\n", 3);
+                            byRank.add(CursorState.fromJson(parts[0]));
+                            String[] ls = parts[1].split(",");
                             for (int i = 0; i < meanLosses.length; i++) meanLosses[i] += Double.parseDouble(ls[i]) / world;
+                            String[] ev = parts[2].split(",");
+                            evalSum += Double.parseDouble(ev[0]);
+                            evalCount += Double.parseDouble(ev[1]);
                         }
+                        report.valLoss = evalCount == 0 ? Double.NaN : evalSum / evalCount;
                         Path local = scratch.resolve("checkpoint");
                         trainer.checkpointDistributed(local, byRank);
                         // the chunk's log travels with its checkpoint: a driver killed after the checkpoint
@@ -146,7 +153,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         // verified local copies, kept across chunks in the executor's temp space
         PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
         List<Path> trainFiles = data.train();
-        int[] val = rank == 0 && !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;
+        int[] val = !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;   // every rank evaluates a share
         Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
         ResidentWorkers.Worker worker = null;
         try {

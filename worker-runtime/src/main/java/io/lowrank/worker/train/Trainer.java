@@ -176,21 +176,30 @@ public final class Trainer implements AutoCloseable {
 
     /** Mean loss over the first evalBatches batches of the validation tokens (the same windows every time). */
     public double evaluate() {
-        if (valTokens == null) return Double.NaN;
+        double[] part = evaluateShare(0, 1);
+        return part[1] == 0 ? Double.NaN : part[0] / part[1];
+    }
+
+    /**
+     * This worker's share of {@link #evaluate()}: of the same batches, those with index = rank mod
+     * world. Returns {@code [lossSum, tokenCount]} ([0, 0] without validation tokens); the workers'
+     * shares summed give evaluate()'s mean, each worker running 1/world of the forwards.
+     */
+    public double[] evaluateShare(int rank, int world) {
+        if (valTokens == null) return new double[]{0, 0};
         int windowLen = seqLen + 1, perBatch = batch * windowLen;
         long available = valTokens.length / windowLen;
         int batches = (int) Math.min(rc.evalBatches(), available / batch);
-        if (batches == 0) return Double.NaN;
         double sum = 0;
         long count = 0;
-        for (int b = 0; b < batches; b++) {
+        for (int b = rank; b < batches; b += world) {
             System.arraycopy(valTokens, b * perBatch, windows, 0, perBatch);
             Batches.split(windows, batch, seqLen, inputs, targets);
             double[] r = model.forward(inputs, targets, 0.0);
             sum += r[0];
             count += (long) r[1];
         }
-        return sum / count;
+        return new double[]{sum, count};
     }
 
     public Result run(long untilStep) throws IOException {

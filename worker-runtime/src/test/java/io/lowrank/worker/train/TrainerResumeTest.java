@@ -9,6 +9,7 @@ import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.DType;
 import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -67,6 +68,32 @@ class TrainerResumeTest {
         int[] val = new int[13 * 6];
         for (int i = 0; i < val.length; i++) val[i] = (i * 31) % 97;
         return new Trainer(be, rc, mc, new TokenCursor(List.of(data)), val, runDir, new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    /**
+     * Distributed training evaluates in shares (rank r takes the held-out batches r, r + W, ...);
+     * the shares must add up to the single evaluation, also when a rank gets no batch (W = 3 with 2
+     * batches).
+     */
+    @Test
+    void evaluationSharesAddUpToTheWholeEvaluation(@TempDir Path dir) throws Exception {
+        RunConfig rc = config("cola");
+        try (Backend be = new Nd4jCpuBackend(DType.F32, 1);
+             Trainer t = trainer(be, rc, tokens(dir), null)) {
+            t.trainOneStep();
+            double whole = t.evaluate();
+            assertTrue(Double.isFinite(whole) && whole > 0, "evaluation " + whole);
+            for (int world = 2; world <= 3; world++) {
+                double sum = 0, count = 0;
+                for (int rank = 0; rank < world; rank++) {
+                    double[] share = t.evaluateShare(rank, world);
+                    sum += share[0];
+                    count += share[1];
+                }
+                assertEquals(whole, sum / count, 1e-12 * whole, world + " shares");
+            }
+            assertEquals(0.0, t.evaluateShare(2, 3)[1], "2 held-out batches: rank 2 of 3 gets none");
+        }
     }
 
     @ParameterizedTest
