@@ -348,68 +348,6 @@ final class FloatKernels {
         });
     }
 
-    void copy(Tensor src, Tensor dst) {
-        FloatBuffer a = src.storage.f, b = dst.storage.f;
-        int ao = src.offset, bo = dst.offset;
-        pool.run(src.size, (part, from, to) -> {
-            for (int i = from; i < to; i++) b.put(bo + i, a.get(ao + i));
-        });
-    }
-
-    void add(Tensor x, Tensor y, Tensor out) {
-        FloatBuffer a = x.storage.f, b = y.storage.f, c = out.storage.f;
-        int ao = x.offset, bo = y.offset, co = out.offset;
-        pool.run(x.size, (part, from, to) -> {
-            for (int i = from; i < to; i++) c.put(co + i, a.get(ao + i) + b.get(bo + i));
-        });
-    }
-
-    void axpy(double alpha, Tensor src, Tensor dst) {
-        FloatBuffer a = src.storage.f, b = dst.storage.f;
-        int ao = src.offset, bo = dst.offset;
-        float al = (float) alpha;
-        pool.run(src.size, (part, from, to) -> {
-            for (int i = from; i < to; i++) b.put(bo + i, b.get(bo + i) + al * a.get(ao + i));
-        });
-    }
-
-    void scale(Tensor t, double alpha) {
-        FloatBuffer f = t.storage.f;
-        int o = t.offset;
-        float al = (float) alpha;
-        pool.run(t.size, (part, from, to) -> {
-            for (int i = from; i < to; i++) f.put(o + i, f.get(o + i) * al);
-        });
-    }
-
-    double sumOfSquares(Tensor t) {
-        FloatBuffer f = t.storage.f;
-        int o = t.offset;
-        double[] partial = new double[pool.parts()];
-        pool.run(t.size, (part, from, to) -> {
-            double s = 0;
-            for (int i = from; i < to; i++) { float v = f.get(o + i); s += v * v; }
-            partial[part] = s;
-        });
-        double s = 0;
-        for (double p : partial) s += p;   // fixed order: the same sum on every run with the same thread count
-        return s;
-    }
-
-    double dot(Tensor a, Tensor b) {
-        FloatBuffer fa = a.storage.f, fb = b.storage.f;
-        int ao = a.offset, bo = b.offset;
-        double[] partial = new double[pool.parts()];
-        pool.run(a.size, (part, from, to) -> {
-            double s = 0;
-            for (int i = from; i < to; i++) s += fa.get(ao + i) * fb.get(bo + i);
-            partial[part] = s;
-        });
-        double s = 0;
-        for (double p : partial) s += p;
-        return s;
-    }
-
     void adamw(Tensor p, Tensor g, Tensor m, Tensor v, double lr, double b1, double b2, double eps, double wd, long step) {
         if (nativeSparse24) {
             nativeThreads();
