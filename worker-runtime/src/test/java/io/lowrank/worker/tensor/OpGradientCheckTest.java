@@ -428,10 +428,11 @@ class OpGradientCheckTest {
     }
 
     /**
-     * A target logit more than ~87.3 below its row's max: expf underflows to 0 and the float32 path's
-     * {@code Math.log(sum) - Math.log(target)} gives +Infinity, while the float64 loop (log-sum-exp minus
-     * the logit) is finite. Enable once FloatKernels.crossEntropy takes -log softmax[t] as
-     * {@code log(sum) + max - logit[t]} (the logit read before it is overwritten by its exp).
+     * A target logit more than ~87.3 below its row's max: expf underflows to 0, so a float32 path that
+     * computed {@code Math.log(sum) - Math.log(target)} would give +Infinity where the float64 loop
+     * (log-sum-exp minus the logit) is finite. The float32 paths take -log softmax[t] as
+     * {@code log(sum) + max - logit[t]} (the logit read before it is overwritten by its exp); this
+     * keeps them that way.
      */
     @Test
     void float32CrossEntropyIsFiniteForAFarBelowMaxTarget() {
