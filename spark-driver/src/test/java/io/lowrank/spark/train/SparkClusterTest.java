@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.lowrank.spark.train.SparkTrainLocalTest.args;
 import static io.lowrank.spark.train.SparkTrainLocalTest.capture;
+import static io.lowrank.spark.train.SparkTrainLocalTest.chunkLines;
 import static io.lowrank.spark.train.SparkTrainLocalTest.lastJson;
 import static io.lowrank.spark.train.SparkTrainLocalTest.trainLosses;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -151,16 +152,6 @@ class SparkClusterTest {
         assertEquals(6, r.get("steps").asLong());
         assertSameLosses(expected, trainLosses(runDir));
         assertCursorsExact(runDir, 6, 2);
-    }
-
-    private static List<JsonNode> chunkLines(Path runDir) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        ObjectMapper m = new ObjectMapper();
-        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-            JsonNode n = m.readTree(line);
-            if (n.get("kind").asText().equals("chunk")) out.add(n);
-        }
-        return out;
     }
 
     private Process start(Path log, String... mainAndArgs) throws IOException {
