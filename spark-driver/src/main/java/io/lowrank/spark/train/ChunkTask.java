@@ -87,7 +87,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                 log.printf("[rank %d] chunk %d continues the trainer this executor kept at step %d (no checkpoint reload)%n",
                         rank, spec.chunk(), spec.startStep());
             }
-            boolean keepWorker = false;
+            boolean keepWorker = false, runDone = false;
             try {
                 Trainer trainer = worker.trainer();
                 AeronRingAllReduce ring = world > 1 ? WorkerRing.join(ctx, spec) : null;
@@ -133,12 +133,23 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     }
                     ctx.barrier();  // the chunk counts as done only once its checkpoint is published
                     keepWorker = spec.endStep() < spec.totalSteps();
+                    runDone = !keepWorker;
                 } finally {
                     trainer.setGradientSync(null);   // the sync belongs to this chunk's ring
                     if (ring != null) ring.close();
                 }
             } finally {
                 if (!(keepWorker && ResidentWorkers.keep(residentKey, worker))) worker.close();
+                if (runDone) {
+                    // the run's last chunk succeeded: this rank's local dataset copies are not needed any more
+                    // (a failed chunk keeps them for its retry)
+                    deleteRecursively(cache);
+                    try {
+                        Files.deleteIfExists(cache.getParent());   // the run's cache directory, once every rank here is done
+                    } catch (IOException notEmptyYet) {
+                        // another rank of this executor still has its copies; the last one removes it
+                    }
+                }
             }
             return report;
         } finally {
@@ -239,7 +250,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         try (Stream<Path> s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
-            // scratch space under java.io.tmpdir; the next chunk uses a new one
+            // under java.io.tmpdir: scratch (the next chunk uses a new one) or a finished run's cache
         }
     }
 }

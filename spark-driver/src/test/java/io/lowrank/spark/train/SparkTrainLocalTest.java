@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -127,6 +128,9 @@ public class SparkTrainLocalTest {
         assertEquals(2, chunks.size());
         assertEquals(0, chunks.get(0).get("workers_reused").asInt(), chunks.get(0).toString());
         assertEquals(2, chunks.get(1).get("workers_reused").asInt(), chunks.get(1).toString());
+        // the finished run's local dataset copies are gone from the executor's temp space
+        String runId = new ObjectMapper().readTree(dist.resolve("run.json").toFile()).get("run_id").asText();
+        assertFalse(Files.exists(Path.of(System.getProperty("java.io.tmpdir"), "lowrank-cache", runId)), "dataset cache of run " + runId);
         assertTrue(Double.isFinite(r.get("val_loss").asDouble()));
     }
 }
