@@ -35,7 +35,7 @@ import java.util.UUID;
 public final class SparkTrainCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> OPTIONS = Set.of("preset", "layer", "master", "workers", "steps", "run-dir", "corpus",
-            "data", "chunk-steps", "max-chunk-retries", "threads", "set", "batch", "seq-len", "lr", "resume",
+            "data", "chunk-steps", "max-chunk-retries", "keep-checkpoints", "threads", "set", "batch", "seq-len", "lr", "resume",
             "peer-timeout-s", "barrier-timeout-s", "fail-at-step", "fail-rank");
     /** The demo corpus that bin/fetch-demo-corpus writes under the installation directory. */
     static final Path DEMO_CORPUS = Path.of(System.getProperty("lowrank.home", ".")).resolve("data/demo/demo-corpus.txt");
@@ -77,6 +77,9 @@ public final class SparkTrainCommand {
         }
         int workers = runJson.get("workers").asInt();
         if (workers < 1) throw new Args.UsageException("train: --workers must be >= 1, got " + workers);
+        if (a.intValue("keep-checkpoints", 3) < 0) {
+            throw new Args.UsageException("train: --keep-checkpoints must be >= 0 (0 keeps every checkpoint), got " + a.get("keep-checkpoints"));
+        }
         int slots = SparkSetup.localSlots(master);
         int threads = a.get("threads") != null ? a.intValue("threads", 1)
                 : slots > 0 ? Math.max(1, slots / workers) : Math.max(1, rc.threads());
@@ -109,7 +112,7 @@ public final class SparkTrainCommand {
             }
             DistributedTraining.Plan plan = new DistributedTraining.Plan(runJson.get("run_id").asText(), runJson.get("run_token").asLong(),
                     rc, workers, threads, runJson.get("chunk_steps").asLong(), a.intValue("max-chunk-retries", 3),
-                    1000L * a.intValue("peer-timeout-s", 60), data, Long.parseLong(a.get("fail-at-step") == null ? "-1" : a.get("fail-at-step")),
+                    a.intValue("keep-checkpoints", 3), 1000L * a.intValue("peer-timeout-s", 60), data, Long.parseLong(a.get("fail-at-step") == null ? "-1" : a.get("fail-at-step")),
                     a.intValue("fail-rank", 0));
             out.printf("run %s | %s | %d workers x %d threads | batch %d x seq %d x accum %d per worker | chunks of %d steps | data %s | Spark %s, app %s%n",
                     run.uri(), rc.model(data.vocabSize()), workers, threads, rc.batchSize(), rc.seqLen(), rc.gradAccum(),

@@ -68,6 +68,34 @@ public final class RunDirectory {
         return fs.makeQualified(target).toString();
     }
 
+    /**
+     * Deletes all but the newest {@code keep} complete checkpoints (keep <= 0: deletes nothing);
+     * returns how many it deleted. Called by the driver between chunks, when no checkpoint is being
+     * written; the newest, which the next chunk resumes from, always stays.
+     */
+    public int pruneCheckpoints(int keep) throws IOException {
+        if (keep <= 0) return 0;
+        FileStatus[] children;
+        try {
+            children = fs.listStatus(root);
+        } catch (FileNotFoundException e) {
+            return 0;
+        }
+        java.util.TreeMap<Long, Path> complete = new java.util.TreeMap<>(java.util.Comparator.reverseOrder());
+        for (FileStatus st : children) {
+            if (!st.isDirectory()) continue;
+            OptionalLong step = CheckpointDir.parseStep(st.getPath().getName());
+            if (step.isPresent() && complete(st.getPath())) complete.put(step.getAsLong(), st.getPath());
+        }
+        int deleted = 0, seen = 0;
+        for (Path p : complete.values()) {
+            if (++seen <= keep) continue;
+            if (!fs.delete(p, true)) throw new IOException("could not delete the old checkpoint " + p);
+            deleted++;
+        }
+        return deleted;
+    }
+
     /** The newest complete checkpoint's URI, if any. */
     public Optional<String> latestCheckpoint() throws IOException {
         FileStatus[] children;

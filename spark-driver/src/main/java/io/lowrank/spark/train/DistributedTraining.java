@@ -39,7 +39,8 @@ public final class DistributedTraining {
 
     /** What the run needs beyond the model/train config. */
     public record Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
-                       int maxChunkRetries, long peerTimeoutMs, PreparedDataset data, long failAtStep, int failRank) {
+                       int maxChunkRetries, int keepCheckpoints, long peerTimeoutMs, PreparedDataset data, long failAtStep,
+                       int failRank) {
     }
 
     public static final class Result {
@@ -131,6 +132,7 @@ public final class DistributedTraining {
                 appendMetric(em);
             }
             run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+            run.pruneCheckpoints(plan.keepCheckpoints());   // after the log: the chunk's lines no longer need its checkpoint
             if (Double.isNaN(res.initialLoss) && step == 0) res.initialLoss = s.meanLosses[0];
             lastLoss = s.meanLosses[s.meanLosses.length - 1];
             lastTps = s.tokensPerSecond;

@@ -97,7 +97,7 @@ public class SparkTrainLocalTest {
         int driversBefore = ExecutorMediaDriver.launches();
         String distOut = capture(() -> assertEquals(0, SparkTrainCommand.run(args("train", "--preset", "tiny", "--layer", "cola",
                 "--master", "local[2]", "--workers", "2", "--steps", "6", "--chunk-steps", "3", "--batch", "2",
-                "--corpus", corpus.toString(), "--run-dir", dist.toString()))));
+                "--keep-checkpoints", "1", "--corpus", corpus.toString(), "--run-dir", dist.toString()))));
         // the single process reads the dataset the Spark run prepared (run.json names it)
         String dataset = new ObjectMapper().readTree(dist.resolve("run.json").toFile()).get("data").asText();
         capture(() -> assertEquals(0, Main.run(args("train", "--preset", "tiny", "--layer", "cola", "--steps", "6",
@@ -109,7 +109,8 @@ public class SparkTrainLocalTest {
         assertEquals(6, r.get("steps").asLong());
         assertEquals(2, r.get("chunks").asInt());
         assertTrue(r.get("app_id").asText().startsWith("local-"), r.toString());
-        assertTrue(Files.isDirectory(dist.resolve("step-00000003")) && Files.isDirectory(dist.resolve("step-00000006")));
+        // --keep-checkpoints 1: chunk 1's checkpoint replaced chunk 0's
+        assertTrue(Files.isDirectory(dist.resolve("step-00000006")) && !Files.exists(dist.resolve("step-00000003")));
 
         List<Double> d = trainLosses(dist), s = trainLosses(single);
         assertEquals(6, d.size());
