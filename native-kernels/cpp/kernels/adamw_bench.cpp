@@ -14,14 +14,7 @@ int main() {
     const int64_t n = 38000000; std::vector<float> p = lrt::randn(n, rng, 1.0f), g = lrt::randn(n, rng, 0.1f), m(n, 0.0f), v(n, 0.0f);
     auto ref = [&] { lr_ref_adamw(p.data(), g.data(), m.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-8, 0.01, 10); };
     auto fast = [&] { lr_adamw(p.data(), g.data(), m.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-8, 0.01, 10); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "adamw [38e6]", tr, t[0], t[1], t[2], (28.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("adamw [38e6]", ref, fast, reps, 28.0 * n);
   }
   return 0;
 }

@@ -14,14 +14,7 @@ int main() {
     const int64_t R = 2048, V = 32000, n = R * V; std::vector<float> x = lrt::randn(n, rng, 3.0f); std::vector<int32_t> tg(R); for (auto& e : tg) e = rng.below((int)V);
     auto ref = [&] { lr_ref_cross_entropy(x.data(), R, V, tg.data(), -100, 1.0f / R); };
     auto fast = [&] { lr_cross_entropy(x.data(), R, V, tg.data(), -100, 1.0f / R); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "cross_entropy [2048x32000]", tr, t[0], t[1], t[2], (8.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("cross_entropy [2048x32000]", ref, fast, reps, 8.0 * n);
   }
   return 0;
 }

@@ -20,12 +20,8 @@ int main() {
     const double tr = lrb::median_ms([&] {
       lr_ref_prune24_compress(x.data(), cols, rows, cols, c.vals.data(), c.meta.data(), c.tail.data());
     }, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
+    double t[3];
+    lrb::isa_ms(fast, reps, t);
     const double bytes = (double)rows * cols * 4 * 1.5 + (double)rows * (cols / 4);
     printf("%-10s %6d %6d | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", cols == 2064 ? "60m y2" : "350m y2",
            rows, cols, tr, t[0], t[1], t[2], bytes / (t[lr_cpu_isa()] * 1e6));

@@ -14,27 +14,13 @@ int main() {
     const int64_t n = 2048 * 2064; std::vector<float> x = lrt::randn(n, rng, 1.0f), y(n);
     auto ref = [&] { lr_ref_relu_square(x.data(), y.data(), n); };
     auto fast = [&] { lr_relu_square(x.data(), y.data(), n); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "relu2 fwd [2048x2064]", tr, t[0], t[1], t[2], (8.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("relu2 fwd [2048x2064]", ref, fast, reps, 8.0 * n);
   }
   {
     const int64_t n = 2048 * 2064; std::vector<float> x = lrt::randn(n, rng, 1.0f), dy = lrt::randn(n, rng, 1.0f), dx(n);
     auto ref = [&] { lr_ref_relu_square_backward(x.data(), dy.data(), dx.data(), n); };
     auto fast = [&] { lr_relu_square_backward(x.data(), dy.data(), dx.data(), n); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "relu2 bwd [2048x2064]", tr, t[0], t[1], t[2], (12.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("relu2 bwd [2048x2064]", ref, fast, reps, 12.0 * n);
   }
   return 0;
 }

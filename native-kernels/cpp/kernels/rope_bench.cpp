@@ -23,15 +23,7 @@ int main() {
   for (int inv : {0, 1}) {
     auto ref = [&] { lr_ref_rope(x.data(), c.data(), s.data(), rows, seq, heads, hd, inv); };
     auto fast = [&] { lr_rope(x.data(), c.data(), s.data(), rows, seq, heads, hd, inv); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", inv ? "rope inverse [2048x8x64]" : "rope fwd [2048x8x64]", tr, t[0],
-           t[1], t[2], (8.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row(inv ? "rope inverse [2048x8x64]" : "rope fwd [2048x8x64]", ref, fast, reps, 8.0 * n);
   }
   return 0;
 }

@@ -14,27 +14,13 @@ int main() {
     const int64_t n = 2048 * 128; std::vector<float> h = lrt::randn(n, rng, 3.0f), z(n), dz = lrt::randn(n, rng, 1.0f), dh(n);
     auto ref = [&] { lr_ref_silu(h.data(), z.data(), n); };
     auto fast = [&] { lr_silu(h.data(), z.data(), n); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "silu fwd [2048x128]", tr, t[0], t[1], t[2], (8.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("silu fwd [2048x128]", ref, fast, reps, 8.0 * n);
   }
   {
     const int64_t n = 2048 * 128; std::vector<float> h = lrt::randn(n, rng, 3.0f), dz = lrt::randn(n, rng, 1.0f), dh(n);
     auto ref = [&] { lr_ref_silu_backward(h.data(), dz.data(), dh.data(), n); };
     auto fast = [&] { lr_silu_backward(h.data(), dz.data(), dh.data(), n); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "silu bwd [2048x128]", tr, t[0], t[1], t[2], (12.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("silu bwd [2048x128]", ref, fast, reps, 12.0 * n);
   }
   return 0;
 }

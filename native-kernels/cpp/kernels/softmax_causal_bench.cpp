@@ -14,27 +14,13 @@ int main() {
     const int64_t B = 64, S = 256, n = B * S * S; std::vector<float> p = lrt::randn(n, rng, 3.0f);  // each rep re-normalises the previous rep's probabilities
     auto ref = [&] { for (int64_t b = 0; b < B; ++b) lr_ref_causal_softmax(p.data() + b * S * S, S, S); };
     auto fast = [&] { for (int64_t b = 0; b < B; ++b) lr_causal_softmax(p.data() + b * S * S, S, S); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "causal softmax fwd 64x[256x256]", tr, t[0], t[1], t[2], (8.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("causal softmax fwd 64x[256x256]", ref, fast, reps, 8.0 * n);
   }
   {
     const int64_t B = 64, S = 256, n = B * S * S; std::vector<float> p = lrt::randn(n, rng, 3.0f), g = lrt::randn(n, rng, 1.0f); for (int64_t b = 0; b < B; ++b) lr_causal_softmax(p.data() + b * S * S, S, S);
     auto ref = [&] { for (int64_t b = 0; b < B; ++b) lr_ref_causal_softmax_backward(p.data() + b * S * S, S, g.data() + b * S * S, S, S); };
     auto fast = [&] { for (int64_t b = 0; b < B; ++b) lr_causal_softmax_backward(p.data() + b * S * S, S, g.data() + b * S * S, S, S); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "causal softmax bwd 64x[256x256]", tr, t[0], t[1], t[2], (12.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("causal softmax bwd 64x[256x256]", ref, fast, reps, 12.0 * n);
   }
   return 0;
 }

@@ -14,27 +14,13 @@ int main() {
     const int64_t n = 2048 * 1376; std::vector<float> g = lrt::randn(n, rng, 3.0f), u = lrt::randn(n, rng, 1.0f), o(n);
     auto ref = [&] { lr_ref_swiglu(g.data(), u.data(), o.data(), n, 1); };
     auto fast = [&] { lr_swiglu(g.data(), u.data(), o.data(), n, 1); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "swiglu fwd [2048x1376]", tr, t[0], t[1], t[2], (12.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("swiglu fwd [2048x1376]", ref, fast, reps, 12.0 * n);
   }
   {
     const int64_t n = 2048 * 1376; std::vector<float> g = lrt::randn(n, rng, 3.0f), u = lrt::randn(n, rng, 1.0f), dy = lrt::randn(n, rng, 1.0f), dg(n), du(n);
     auto ref = [&] { lr_ref_swiglu_backward(g.data(), u.data(), dy.data(), dg.data(), du.data(), n, 1); };
     auto fast = [&] { lr_swiglu_backward(g.data(), u.data(), dy.data(), dg.data(), du.data(), n, 1); };
-    const double tr = lrb::median_ms(ref, 3, 1);
-    double t[3] = {-1, -1, -1};
-    for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
-      lr_set_isa(isa);
-      t[isa] = lrb::median_ms(fast, reps);
-    }
-    lr_set_isa(lr_cpu_isa());
-    printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", "swiglu bwd [2048x1376]", tr, t[0], t[1], t[2], (20.0 * n) / (t[lr_cpu_isa()] * 1e6));
+    lrb::isa_row("swiglu bwd [2048x1376]", ref, fast, reps, 20.0 * n);
   }
   return 0;
 }

@@ -40,6 +40,28 @@ double median_ms(F&& f, int reps, int warm = 2) {
   return t[t.size() / 2];
 }
 
+// Median ms of `fast` on every ISA this CPU has (t[isa]; -1 where it has none), then the CPU's
+// best ISA is selected again.
+template <class F>
+void isa_ms(F&& fast, int reps, double t[3]) {
+  for (int isa = 0; isa < 3; ++isa) t[isa] = -1;
+  for (int isa = 0; isa <= lr_cpu_isa(); ++isa) {
+    lr_set_isa(isa);
+    t[isa] = median_ms(fast, reps);
+  }
+  lr_set_isa(lr_cpu_isa());
+}
+
+// One row of the element-wise benches' table: the reference path (3 runs), every ISA, and GB/s
+// at the best ISA for an op that moves `bytes`.
+template <class R, class F>
+void isa_row(const char* name, R&& ref, F&& fast, int reps, double bytes) {
+  const double tr = median_ms(ref, 3, 1);
+  double t[3];
+  isa_ms(fast, reps, t);
+  printf("%-28s | %9.3f %9.3f %9.3f %9.3f | %7.1f\n", name, tr, t[0], t[1], t[2], bytes / (t[lr_cpu_isa()] * 1e6));
+}
+
 // Median times of several functions run interleaved (f0, f1, ..., f0, f1, ...)
 // so that load from other processes on a shared machine hits all of them alike.
 inline std::vector<double> interleaved_ms(const std::vector<std::function<void()>>& fs, int reps,
