@@ -159,6 +159,17 @@ LR_API void lr_rope(float* x, const float* cos, const float* sin, int64_t rows, 
 LR_API void lr_relu_square(const float* x, float* y, int64_t n);
 /* Backward: dx = 2 max(x, 0) dy. dx may be x or dy. */
 LR_API void lr_relu_square_backward(const float* x, const float* dy, float* dx, int64_t n);
+/* Dense product C[m, n] = alpha * op(A)[m, k] . op(B)[k, n] + beta * C,
+ * row-major with leading dimensions: cblas_sgemm(CblasRowMajor, ...) with
+ * trans_a/trans_b != 0 for Trans. op(A) = A [m, k] (lda >= k) or A^T with A
+ * [k, m] (lda >= m); likewise B. beta == 0 does not read C. Runs on up to
+ * max_threads threads (<= 0: the lr_set_num_threads count); 1 never starts
+ * an OpenMP region, so it may be called from several threads at once.
+ * Returns 0, or -1 when its per-thread packing buffers (~1-2 MiB, allocated
+ * once per thread) could not be allocated (C is then unspecified). */
+LR_API int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                    int64_t ldc, int max_threads);
 
 /* The slow, obvious references (single-threaded, double accumulation for the
  * products). Same contracts as above; used by the tests and benches. */
@@ -172,6 +183,9 @@ LR_API void lr_ref_spmm24_nn(const float* vals, const uint8_t* meta, const float
 LR_API void lr_ref_spmm24_tn(const float* vals, const uint8_t* meta, const float* tail,
                              int64_t rows, int64_t cols, const float* g, int64_t ldg, int64_t n,
                              float beta, float* dw, int64_t lddw);
+LR_API void lr_ref_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc);
 
 /* Fused kernels' references: the same equations in double precision on the
  * float inputs (exp = libm exp), single-threaded; outputs rounded to float.

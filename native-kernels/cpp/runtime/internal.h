@@ -78,6 +78,14 @@ LR_DECLARE_ISA_VARIANTS(causal_softmax, (float* p, int64_t n, int64_t ldp))
 LR_DECLARE_ISA_VARIANTS(causal_softmax_backward,
                         (const float* p, int64_t ldp, float* dp, int64_t lddp, int64_t n))
 
+// dense products (kernels/sgemm.cpp); 0, or -1 when a packing buffer could not be allocated
+#define LR_SGEMM_PARAMS                                                                          \
+  (int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,    \
+   int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int max_threads)
+int sgemm_scalar LR_SGEMM_PARAMS;
+int sgemm_avx2 LR_SGEMM_PARAMS;
+int sgemm_avx512 LR_SGEMM_PARAMS;
+
 // rmsnorm_backward: rows per dWeight partial sum. Fixed (not per thread) so that
 // the result does not depend on the thread count.
 constexpr int64_t kRmsChunk = 64;

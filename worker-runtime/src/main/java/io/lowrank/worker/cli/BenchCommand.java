@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
 final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens", "native");
+    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens", "native", "gemm");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static int run(String[] argv) throws Exception {
@@ -58,16 +58,16 @@ final class BenchCommand {
         final long modelBytes;
         long allocationsBefore;
 
-        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps) {
-            this(rc, layer, batch, seqLen, threads, steps, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY));
-        }
-
-        /** nativeKernels=false: the float32 2:4 and fused element-wise ops in Java (as -Dlowrank.native.disable=true). */
-        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps, boolean nativeKernels) {
+        /**
+         * nativeKernels=false: the float32 2:4 and fused element-wise ops in Java (as
+         * -Dlowrank.native.disable=true); gemm: the library of the products (as -Dlowrank.gemm).
+         */
+        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps, boolean nativeKernels,
+              Nd4jCpuBackend.GemmEngine gemm) {
             this.layer = layer;
             this.batch = batch;
             this.seqLen = seqLen;
-            this.be = new Nd4jCpuBackend(DType.F32, threads, nativeKernels);
+            this.be = new Nd4jCpuBackend(DType.F32, threads, nativeKernels, gemm);
             this.mc = rc.model(32000);
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
@@ -102,6 +102,7 @@ final class BenchCommand {
             ObjectNode out = JSON.createObjectNode();
             out.put("layer", mc.layerType.id)
                     .put("native_kernels", ((Nd4jCpuBackend) be).nativeFused())
+                    .put("gemm", gemmName(be))
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
                     .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
@@ -126,6 +127,8 @@ final class BenchCommand {
      * full, cola, ...) so that both see the same machine load; the ratio is of medians. --native
      * both runs every layer twice the same way, once with the native kernels (results key
      * LAYER+native) and once with the Java paths (LAYER+java, as -Dlowrank.native.disable=true).
+     * --gemm both likewise runs every layer with its products in OpenBLAS (LAYER+openblas) and in
+     * the native kernels' sgemm (LAYER+native-gemm); --gemm openblas|native|auto picks one.
      */
     static int train(Args a) throws Exception {
         String[] layerArgs = a.required("layer").split(",");
@@ -134,25 +137,47 @@ final class BenchCommand {
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
         String nativeMode = a.get("native") == null ? "default" : a.get("native");
         if (!Set.of("default", "both").contains(nativeMode)) throw new Args.UsageException("bench: --native must be 'both' (or absent)");
-        boolean both = nativeMode.equals("both");
+        String gemmMode = a.get("gemm") == null ? "default" : a.get("gemm");
+        if (!Set.of("default", "both", "auto", "openblas", "native").contains(gemmMode)) {
+            throw new Args.UsageException("bench: --gemm must be both, auto, openblas or native, not '" + gemmMode + "'");
+        }
+        boolean gemmBoth = gemmMode.equals("both");
+        if (gemmBoth && nativeMode.equals("both")) throw new Args.UsageException("bench: --native both and --gemm both cannot be combined");
+        Nd4jCpuBackend.GemmEngine gemm = gemmMode.equals("default") || gemmBoth ? Nd4jCpuBackend.GemmEngine.fromProperty()
+                : Nd4jCpuBackend.GemmEngine.valueOf(gemmMode.toUpperCase(java.util.Locale.ROOT));
+        boolean both = nativeMode.equals("both") || gemmBoth;
+        String[] variants = gemmBoth ? new String[]{"+openblas", "+native-gemm"} : new String[]{"+java", "+native"};
         String[] layers = both ? new String[2 * layerArgs.length] : layerArgs;
         if (both) {
             for (int l = 0; l < layerArgs.length; l++) {
-                layers[2 * l] = layerArgs[l] + "+java";
-                layers[2 * l + 1] = layerArgs[l] + "+native";
+                layers[2 * l] = layerArgs[l] + variants[0];
+                layers[2 * l + 1] = layerArgs[l] + variants[1];
             }
         }
+        boolean nativeDefault = !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY);
         Setup[] setups = new Setup[layers.length];
         try {
             for (int l = 0; l < layers.length; l++) {
                 String layer = both ? layers[l].substring(0, layers[l].indexOf('+')) : layers[l];
                 RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);  // --steps/--batch here mean the benchmark's
                 int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
-                setups[l] = both ? new Setup(rc, layers[l], batch, seqLen, threads, steps, layers[l].endsWith("+native"))
-                        : new Setup(rc, layers[l], batch, seqLen, threads, steps);
+                boolean nativeKernels = nativeDefault;
+                Nd4jCpuBackend.GemmEngine engine = gemm;
+                if (both && gemmBoth) {
+                    engine = layers[l].endsWith("+native-gemm") ? Nd4jCpuBackend.GemmEngine.NATIVE : Nd4jCpuBackend.GemmEngine.OPENBLAS;
+                } else if (both) {
+                    nativeKernels = layers[l].endsWith("+native");
+                    if (!nativeKernels) engine = Nd4jCpuBackend.GemmEngine.OPENBLAS;   // the Java paths: no native code at all
+                }
+                setups[l] = new Setup(rc, layers[l], batch, seqLen, threads, steps, nativeKernels, engine);
             }
-            // sgemm peak measured before and after the steps, on its own backend (its allocations stay out of the models' counts)
-            double sgemm = a.get("sgemm-size") == null ? Double.NaN : sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads);
+            // sgemm peak of each product library the setups use, measured before and after the
+            // steps on its own backend (its allocations stay out of the models' counts)
+            java.util.Map<String, Double> peaks = new java.util.TreeMap<>();
+            if (a.get("sgemm-size") != null) {
+                for (Setup u : setups) peaks.putIfAbsent(gemmName(u.be), Double.NaN);
+                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads, engine));
+            }
             for (int s = -warmup; s < steps; s++) {
                 for (Setup u : setups) {
                     if (s == 0) {
@@ -164,7 +189,9 @@ final class BenchCommand {
                     System.out.printf("%s step %d: %.0f ms%n", u.layer, s, t);
                 }
             }
-            if (a.get("sgemm-size") != null) sgemm = Math.max(sgemm, sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads));
+            for (String engine : peaks.keySet()) {
+                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads, engine)));
+            }
             ObjectNode out;
             if (setups.length == 1) {
                 out = setups[0].result();
@@ -178,11 +205,13 @@ final class BenchCommand {
             }
             out.put("preset", preset).put("seq_len", setups[0].seqLen).put("batch", setups[0].batch).put("threads", threads)
                     .put("steps", steps).put("warmup", warmup);
-            if (!Double.isNaN(sgemm)) {
-                out.put("sgemm_peak_gflops", sgemm);
+            if (!peaks.isEmpty()) {
+                // the fraction is of the peak of the library the step's products ran in
+                out.put("sgemm_peak_gflops", java.util.Collections.max(peaks.values()));
+                for (java.util.Map.Entry<String, Double> e : peaks.entrySet()) out.put("sgemm_peak_gflops_" + e.getKey(), e.getValue());
                 for (Setup u : setups) {
                     ObjectNode r = setups.length == 1 ? out : (ObjectNode) out.get("results").get(u.layer);
-                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / sgemm);
+                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / peaks.get(gemmName(u.be)));
                 }
             }
             System.out.println(JSON.writeValueAsString(out));
@@ -207,9 +236,15 @@ final class BenchCommand {
         return 3.0 * (2.0 * matmulParams + attention);
     }
 
-    /** Median GFLOP/s of reps n x n x n sgemms through the backend (the machine's practical peak). */
-    static double sgemmGflops(int n, int reps, int threads) {
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
+    /** "native" or "openblas": the library of a backend's float32 products. */
+    static String gemmName(Backend be) {
+        return be instanceof Nd4jCpuBackend && ((Nd4jCpuBackend) be).nativeGemm() ? "native" : "openblas";
+    }
+
+    /** Median GFLOP/s of reps n x n x n sgemms through a backend whose products run in the named library (the machine's practical peak). */
+    static double sgemmGflops(int n, int reps, int threads, String gemm) {
+        Nd4jCpuBackend.GemmEngine engine = gemm.equals("native") ? Nd4jCpuBackend.GemmEngine.NATIVE : Nd4jCpuBackend.GemmEngine.OPENBLAS;
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY), engine)) {
             return sgemmGflops(be, n, reps);
         }
     }
@@ -233,7 +268,7 @@ final class BenchCommand {
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
         try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
             ObjectNode out = JSON.createObjectNode();
-            out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gflops_median", sgemmGflops(be, n, reps));
+            out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gemm", gemmName(be)).put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);
         }
         return 0;

@@ -1,5 +1,6 @@
 package io.lowrank.worker.tensor;
 
+import io.lowrank.nativekernels.Gemm;
 import io.lowrank.nativekernels.NativeLibrary;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -34,11 +35,34 @@ public final class Nd4jCpuBackend implements Backend {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final FloatKernels fk;   // float32 fast paths; null for float64
+    private final boolean nativeGemm; // float32 products in the native kernels' sgemm instead of OpenBLAS
     private boolean closed;
     private final List<ByteBuffer> metaBuffers = new ArrayList<>();   // 2:4 metadata (direct buffers)
 
     /** System property: {@code -Dlowrank.native.disable=true} keeps the 2:4 and fused element-wise operations of backends built afterwards in Java. */
     public static final String NATIVE_DISABLE_PROPERTY = "lowrank.native.disable";
+
+    /**
+     * System property {@code lowrank.gemm}: {@code auto} (default: the native kernels' sgemm where
+     * it beats OpenBLAS, i.e. on AVX-512 CPUs, see {@link Gemm#preferredOverOpenBlas()}),
+     * {@code openblas}, or {@code native} (whenever the library is loaded).
+     */
+    public static final String GEMM_PROPERTY = "lowrank.gemm";
+
+    /** Which library runs the float32 products. */
+    public enum GemmEngine {
+        AUTO, OPENBLAS, NATIVE;
+
+        /** From {@link #GEMM_PROPERTY}; an unknown value is an error naming the property. */
+        public static GemmEngine fromProperty() {
+            String v = System.getProperty(GEMM_PROPERTY, "auto");
+            try {
+                return valueOf(v.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("-D" + GEMM_PROPERTY + "=" + v + ": expected auto, openblas or native");
+            }
+        }
+    }
 
     public Nd4jCpuBackend(DType dtype) {
         this(dtype, Runtime.getRuntime().availableProcessors());
@@ -57,6 +81,15 @@ public final class Nd4jCpuBackend implements Backend {
 
     /** As {@link #Nd4jCpuBackend(DType, int)}; nativeKernels=false keeps the float32 2:4 and fused element-wise operations in Java. */
     public Nd4jCpuBackend(DType dtype, int threads, boolean nativeKernels) {
+        this(dtype, threads, nativeKernels, GemmEngine.fromProperty());
+    }
+
+    /**
+     * As {@link #Nd4jCpuBackend(DType, int, boolean)}, with the float32 products on the given
+     * engine: NATIVE needs the native kernels (nativeKernels and the library loaded), AUTO takes
+     * them where they beat OpenBLAS. float64 products always run in OpenBLAS.
+     */
+    public Nd4jCpuBackend(DType dtype, int threads, boolean nativeKernels, GemmEngine gemm) {
         this.dtype = dtype;
         Nd4j.create(1); // loads the native library and OpenBLAS
         if (threads > 0) {
@@ -70,14 +103,22 @@ public final class Nd4jCpuBackend implements Backend {
         boolean useNative = dtype == DType.F32 && nativeKernels && NativeLibrary.isAvailable();
         if (useNative) io.lowrank.nativekernels.Sparse24.setNumThreads(this.threads);
         this.fk = dtype == DType.F32 ? new FloatKernels(pool, this.threads, useNative) : null;
+        if (gemm == GemmEngine.NATIVE && !useNative) {
+            throw new IllegalStateException("-D" + GEMM_PROPERTY + "=native needs the native kernels for float32, but "
+                    + (dtype != DType.F32 ? "this backend is " + dtype : !nativeKernels ? "they are disabled" : NativeLibrary.unavailableReason()));
+        }
+        this.nativeGemm = useNative && (gemm == GemmEngine.NATIVE || (gemm == GemmEngine.AUTO && Gemm.preferredOverOpenBlas()));
     }
+
+    /** Whether the float32 products run in the native kernels' sgemm (else OpenBLAS). */
+    public boolean nativeGemm() { return nativeGemm; }
 
     @Override public DType dtype() { return dtype; }
     @Override public MemoryStats memory() { return memory; }
 
     @Override
     public String describe() {
-        return "nd4j-cpu " + dtype + " (OpenBLAS threads=" + blas_get_num_threads()
+        return "nd4j-cpu " + dtype + " (gemm " + (nativeGemm ? "native " + NativeLibrary.describe() : "OpenBLAS") + ", OpenBLAS threads=" + blas_get_num_threads()
                 + (fk == null ? "" : ", 2:4 + fused kernels " + (nativeSparse24() ? NativeLibrary.describe() : "java")) + ")";
     }
 
@@ -104,8 +145,26 @@ public final class Nd4jCpuBackend implements Backend {
         gemmOn(0, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
 
-    /** gemm issued from kernel thread {@code part} (each part has its own pointer set). */
+    /**
+     * gemm issued from kernel thread {@code part} (each part has its own pointer set). Part 0 is
+     * also the caller's thread outside the parallel sections: there the native product may use
+     * every thread; inside attention's parallel section each part's product runs on its own
+     * thread only (parts > 0 only exist there; part 0's calls from it use {@link #gemmInPart}).
+     */
     private void gemmOn(int part, boolean transA, boolean transB, int m, int n, int k, double alpha,
+                        Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                        double beta, Tensor c, int offC, int ldc) {
+        gemmOn(part, part == 0 ? threads : 1, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+
+    /** gemm from kernel thread {@code part} inside a parallel section: one thread per product. */
+    private void gemmInPart(int part, boolean transA, boolean transB, int m, int n, int k, double alpha,
+                            Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                            double beta, Tensor c, int offC, int ldc) {
+        gemmOn(part, 1, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+
+    private void gemmOn(int part, int maxThreads, boolean transA, boolean transB, int m, int n, int k, double alpha,
                         Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                         double beta, Tensor c, int offC, int ldc) {
         GemmPointers p = pointers[part];
@@ -115,7 +174,10 @@ public final class Nd4jCpuBackend implements Backend {
         if (m == 0 || n == 0) return;
         p.flops += 2L * m * n * k;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
-        if (dtype == DType.F32) {
+        if (nativeGemm) {
+            Gemm.sgemm(transA, transB, m, n, k, (float) alpha, addressOf(a, offA), lda, addressOf(b, offB), ldb,
+                    (float) beta, addressOf(c, offC), ldc, maxThreads);
+        } else if (dtype == DType.F32) {
             cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float) alpha,
                     p.fa.at(a, offA, 4), lda, p.fb.at(b, offB, 4), ldb, (float) beta, p.fc.at(c, offC, 4), ldc);
         } else {
@@ -123,6 +185,8 @@ public final class Nd4jCpuBackend implements Backend {
                     p.da.at(a, offA, 8), lda, p.db.at(b, offB, 8), ldb, beta, p.dc.at(c, offC, 8), ldc);
         }
     }
+
+    private static long addressOf(Tensor t, int off) { return t.storage.address + 4L * (t.offset + off); }
 
     private void checkMatrix(String name, Tensor t, int off, int rows, int cols, int ld) {
         if (t.dtype != dtype) throw new IllegalArgumentException(name + " is " + t.dtype + " but backend is " + dtype);
@@ -348,12 +412,12 @@ public final class Nd4jCpuBackend implements Backend {
                 int x0 = b * seqLen * d + h * hd, p0 = bh * tt;
                 for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {     // S[r0:r1, :r1] = scale Q[r0:r1] K[:r1]^T
                     int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
-                    gemmOn(part, false, true, r1 - r0, r1, hd, scale, q, x0 + r0 * d, d, k, x0, d, 0.0, probs, p0 + r0 * seqLen, seqLen);
+                    gemmInPart(part, false, true, r1 - r0, r1, hd, scale, q, x0 + r0 * d, d, k, x0, d, 0.0, probs, p0 + r0 * seqLen, seqLen);
                 }
                 if (fk != null) fk.causalSoftmaxRows(probs, p0, seqLen); else kernels.causalSoftmaxRows(probs, p0, seqLen);
                 for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {     // O[r0:r1] = P[r0:r1, :r1] V[:r1]
                     int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
-                    gemmOn(part, false, false, r1 - r0, hd, r1, 1.0, probs, p0 + r0 * seqLen, seqLen, v, x0, d, 0.0, out, x0 + r0 * d, d);
+                    gemmInPart(part, false, false, r1 - r0, hd, r1, 1.0, probs, p0 + r0 * seqLen, seqLen, v, x0, d, 0.0, out, x0 + r0 * d, d);
                 }
             }
         });
@@ -374,12 +438,12 @@ public final class Nd4jCpuBackend implements Backend {
                 for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {
                     int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
                     // dP[r0:r1, :r1] = dO[r0:r1] V[:r1]^T
-                    gemmOn(part, false, true, r1 - r0, r1, hd, 1.0, dOut, x0 + r0 * d, d, v, x0, d, 0.0, scratch, s0 + r0 * seqLen, seqLen);
+                    gemmInPart(part, false, true, r1 - r0, r1, hd, 1.0, dOut, x0 + r0 * d, d, v, x0, d, 0.0, scratch, s0 + r0 * seqLen, seqLen);
                 }
                 for (int c0 = 0; c0 < seqLen; c0 += CAUSAL_BLOCK) {
                     int c1 = Math.min(seqLen, c0 + CAUSAL_BLOCK);
                     // dV[c0:c1] = P[c0:, c0:c1]^T dO[c0:]
-                    gemmOn(part, true, false, c1 - c0, hd, seqLen - c0, 1.0, probs, p0 + c0 * seqLen + c0, seqLen,
+                    gemmInPart(part, true, false, c1 - c0, hd, seqLen - c0, 1.0, probs, p0 + c0 * seqLen + c0, seqLen,
                             dOut, x0 + c0 * d, d, 0.0, dv, x0 + c0 * d, d);
                 }
                 // dS = P * (dP - rowsum(dP * P)), written over dP
@@ -388,12 +452,12 @@ public final class Nd4jCpuBackend implements Backend {
                 for (int r0 = 0; r0 < seqLen; r0 += CAUSAL_BLOCK) {
                     int r1 = Math.min(seqLen, r0 + CAUSAL_BLOCK);
                     // dQ[r0:r1] = scale dS[r0:r1, :r1] K[:r1]
-                    gemmOn(part, false, false, r1 - r0, hd, r1, scale, scratch, s0 + r0 * seqLen, seqLen, k, x0, d, 0.0, dq, x0 + r0 * d, d);
+                    gemmInPart(part, false, false, r1 - r0, hd, r1, scale, scratch, s0 + r0 * seqLen, seqLen, k, x0, d, 0.0, dq, x0 + r0 * d, d);
                 }
                 for (int c0 = 0; c0 < seqLen; c0 += CAUSAL_BLOCK) {
                     int c1 = Math.min(seqLen, c0 + CAUSAL_BLOCK);
                     // dK[c0:c1] = scale dS[c0:, c0:c1]^T Q[c0:]
-                    gemmOn(part, true, false, c1 - c0, hd, seqLen - c0, scale, scratch, s0 + c0 * seqLen + c0, seqLen,
+                    gemmInPart(part, true, false, c1 - c0, hd, seqLen - c0, scale, scratch, s0 + c0 * seqLen + c0, seqLen,
                             q, x0 + c0 * d, d, 0.0, dk, x0 + c0 * d, d);
                 }
             }

@@ -1,0 +1,265 @@
+// sgemm: C[m, n] = alpha * op(A)[m, k] . op(B)[k, n] + beta * C, row-major with leading
+// dimensions (cblas_sgemm's RowMajor contract), for the products OpenBLAS runs slowest in a
+// training step: the rank-r factors of the low-rank layers (one dimension 128-256 against 2048
+// tokens) and attention's 64-row blocks.
+//
+// Why not OpenBLAS for these: on thin products its threads split the small dimension and
+// synchronise per panel, and it packs the large operand; through ND4J's OpenBLAS 0.3.19 the
+// 60m CoLA products run at 110-150 GFLOP/s in a step against 170-190 for square ones.
+// Here each thread owns a contiguous slice of C's larger dimension (no synchronisation between
+// threads at all), and everything is the textbook (Goto/BLIS) blocking:
+//   for each NC-column block of C, for each KC-deep slice of k:
+//     pack op(B)[KC, NC] into NR-column micro-panels (L2/L3)
+//     for each MC-row block: pack op(A)[MC, KC] into MR-row micro-panels (L2)
+//       for each micro-tile: MR x NR accumulators in registers over the KC slice (the packed
+//       B micro-panel stays in L1 while the A micro-panels stream past it)
+// Packing reads the operands in either orientation, so one micro-kernel serves NN, NT, TN, TT.
+// beta is applied on the first KC slice only; beta == 0 never reads C (BLAS convention).
+#include <omp.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "simd.h"
+
+#if LR_ISA == 0
+extern "C" void lr_ref_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                             const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                             float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (int64_t p = 0; p < k; ++p) {
+        const double x = trans_a ? a[p * lda + i] : a[i * lda + p];
+        const double y = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        acc += x * y;
+      }
+      float* cij = &c[i * ldc + j];
+      *cij = beta == 0.0f ? (float)(alpha * acc) : (float)(beta * (double)*cij + alpha * acc);
+    }
+}
+
+extern "C" int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc, int max_threads) {
+  switch (lr_get_isa()) {
+#if defined(LR_HAVE_AVX512_TU)
+    case LR_ISA_AVX512:
+      return lr::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+#endif
+#if defined(LR_HAVE_AVX2_TU)
+    case LR_ISA_AVX2:
+      return lr::sgemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+#endif
+    default:
+      return lr::sgemm_scalar(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+  }
+}
+#endif  // LR_ISA == 0
+
+namespace {
+
+#ifdef LR_GEMM_MR
+constexpr int MR = LR_GEMM_MR;
+#else
+// rows of a micro-tile: MR x NV accumulators + NV B vectors + 1 broadcast in registers (AVX2:
+// 12 + 2 + 1 of 16; AVX-512: 16 + 2 + 1 of 32). 6, 8 and 12 rows ran within noise of each other
+// on AVX-512; 8 divides every m of a training step.
+constexpr int MR = LR_ISA == 2 ? 8 : 6;
+#endif
+constexpr int NV = 2;               // vectors per micro-tile row
+constexpr int NR = NV * V::W;       // columns of a micro-tile: 16 (AVX2), 32 (AVX-512)
+#ifdef LR_GEMM_KC
+constexpr int64_t KC = LR_GEMM_KC;
+#else
+constexpr int64_t KC = LR_ISA == 2 ? 192 : 256;  // B micro-panel KC x NR: 24 KiB / 16 KiB in L1
+#endif
+constexpr int64_t MC = 20 * MR;     // A block MC x KC: 90-120 KiB in L2
+constexpr int64_t NC = 2048 / NR * NR;  // B block KC x NC: 1.5-2 MiB
+
+// op(X)[i, j] = t ? p[j * ld + i] : p[i * ld + j]
+struct Operand {
+  const float* p;
+  int64_t ld;
+  bool t;
+};
+
+// op(A)[i0 + i, p0 + p] -> ap[(i / MR) * MR * kc + p * MR + i % MR], rows past mc zero
+void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* ap) {
+  for (int64_t ir = 0; ir < mc; ir += MR, ap += MR * kc) {
+    const int64_t mr = imin(MR, mc - ir);
+    if (!a.t) {
+      for (int64_t i = 0; i < mr; ++i) {
+        const float* src = a.p + (i0 + ir + i) * a.ld + p0;
+        for (int64_t p = 0; p < kc; ++p) ap[p * MR + i] = src[p];
+      }
+      for (int64_t i = mr; i < MR; ++i)
+        for (int64_t p = 0; p < kc; ++p) ap[p * MR + i] = 0.0f;
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a.p + (p0 + p) * a.ld + i0 + ir;
+        int64_t i = 0;
+        for (; i < mr; ++i) ap[p * MR + i] = src[i];
+        for (; i < MR; ++i) ap[p * MR + i] = 0.0f;
+      }
+    }
+  }
+}
+
+// op(B)[p0 + p, j0 + j] -> bp[(j / NR) * NR * kc + p * NR + j % NR], columns past nc zero
+void pack_b(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* bp) {
+  for (int64_t jr = 0; jr < nc; jr += NR, bp += NR * kc) {
+    const int64_t nr = imin(NR, nc - jr);
+    if (!b.t) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = b.p + (p0 + p) * b.ld + j0 + jr;
+        float* dst = bp + p * NR;
+        if (nr == NR) {
+          for (int v = 0; v < NV; ++v) V::store(dst + v * V::W, V::load(src + v * V::W));
+        } else {
+          int64_t j = 0;
+          for (; j < nr; ++j) dst[j] = src[j];
+          for (; j < NR; ++j) dst[j] = 0.0f;
+        }
+      }
+    } else {
+      for (int64_t j = 0; j < nr; ++j) {
+        const float* src = b.p + (j0 + jr + j) * b.ld + p0;
+        for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = src[p];
+      }
+      for (int64_t j = nr; j < NR; ++j)
+        for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = 0.0f;
+    }
+  }
+}
+
+// C tile [mr, nr] (mr <= MR, nr <= NR) = alpha * Ap Bp + (read_c ? beta * C : 0)
+void micro_tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr,
+                int64_t nr, float alpha, float beta, bool read_c) {
+  V::f acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  for (int64_t p = 0; p < kc; ++p, ap += MR, bp += NR) {
+    V::f bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = V::reg(V::load(bp + v * V::W));
+    for (int i = 0; i < MR; ++i) {
+      const V::f av = V::set1(ap[i]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
+    }
+  }
+  const V::f al = V::set1(alpha), be = V::set1(beta);
+  if (mr == MR && nr == NR) {
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) {
+        float* cp = c + i * ldc + v * V::W;
+        V::f r = V::mul(al, acc[i][v]);
+        if (read_c) r = beta == 1.0f ? V::add(V::load(cp), r) : V::fma(be, V::load(cp), r);
+        V::store(cp, r);
+      }
+    return;
+  }
+  alignas(64) float t[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) V::store(t + i * NR + v * V::W, acc[i][v]);
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j) {
+      float* cp = c + i * ldc + j;
+      const float r = alpha * t[i * NR + j];
+      *cp = read_c ? beta * *cp + r : r;
+    }
+}
+
+// Per-thread packing buffers, allocated on a thread's first product and kept for its life: a
+// training step allocates nothing.
+struct PackBuffers {
+  float* a = nullptr;
+  float* b = nullptr;
+  bool ensure() {
+    if (a == nullptr) a = static_cast<float*>(aligned_alloc(64, sizeof(float) * MC * KC));
+    if (b == nullptr) b = static_cast<float*>(aligned_alloc(64, sizeof(float) * KC * NC));
+    return a != nullptr && b != nullptr;
+  }
+  ~PackBuffers() {
+    free(a);
+    free(b);
+  }
+};
+thread_local PackBuffers t_pack;
+
+struct Problem {
+  Operand a, b;
+  int64_t k;
+  float alpha, beta;
+  float* c;
+  int64_t ldc;
+};
+
+// C[m0:m1, n0:n1] on the calling thread
+void gemm_slice(const Problem& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* ap,
+                float* bp) {
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = imin(NC, n1 - jc);
+    for (int64_t pc = 0; pc < g.k; pc += KC) {
+      const int64_t kc = imin(KC, g.k - pc);
+      const bool first = pc == 0;
+      const float beta = first ? g.beta : 1.0f;
+      const bool read_c = !first || g.beta != 0.0f;
+      pack_b(g.b, pc, kc, jc, nc, bp);
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = imin(MC, m1 - ic);
+        pack_a(g.a, ic, mc, pc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR)
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            micro_tile(kc, ap + ir * kc, bp + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                       imin(MR, mc - ir), imin(NR, nc - jr), g.alpha, beta, read_c);
+      }
+    }
+  }
+}
+
+// C = beta * C when there is no product to add (k == 0)
+void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+}  // namespace
+
+int lr::LR_SUFFIX(sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc, int max_threads) {
+  if (m <= 0 || n <= 0) return 0;
+  if (k <= 0) {
+    scale_c(c, ldc, m, n, beta);
+    return 0;
+  }
+  const Problem g{{a, lda, trans_a != 0}, {b, ldb, trans_b != 0}, k, alpha, beta, c, ldc};
+  int nt = lr::threads_for((double)m * (double)n * (double)k);
+  if (max_threads > 0 && nt > max_threads) nt = max_threads;
+  // Each thread takes a contiguous slice of m or n, cut at micro-tile boundaries, and packs all of
+  // the other operand: of B (k x n) when m is split, of A (m x k) when n is. Splitting the larger
+  // of m and n packs the smaller operand twice (dB = z^T dy at 128 x 512 x 2048: split n).
+  const int64_t tiles_m = (m + MR - 1) / MR, tiles_n = (n + NR - 1) / NR;
+  bool split_m = m >= n;
+  if (split_m ? tiles_m < nt : tiles_n < nt) split_m = tiles_m >= tiles_n;
+  const int64_t tiles = split_m ? tiles_m : tiles_n;
+  if (nt > tiles) nt = (int)tiles;
+  if (nt <= 1) {
+    if (!t_pack.ensure()) return -1;
+    gemm_slice(g, 0, m, 0, n, t_pack.a, t_pack.b);
+    return 0;
+  }
+  int failed = 0;
+#pragma omp parallel num_threads(nt) reduction(| : failed)
+  {
+    const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t t0 = tiles * t / nth, t1 = tiles * (t + 1) / nth;
+    if (!t_pack.ensure()) {
+      failed = 1;
+    } else if (split_m) {
+      gemm_slice(g, t0 * MR, imin(m, t1 * MR), 0, n, t_pack.a, t_pack.b);
+    } else {
+      gemm_slice(g, 0, m, t0 * NR, imin(n, t1 * NR), t_pack.a, t_pack.b);
+    }
+  }
+  return failed ? -1 : 0;
+}
