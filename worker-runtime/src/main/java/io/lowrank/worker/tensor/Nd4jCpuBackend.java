@@ -18,9 +18,10 @@ import static org.bytedeco.openblas.global.openblas_nolapack.*;
 
 /**
  * The CPU backend: memory comes from ND4J (off-heap, the same allocator the rest of ND4J uses),
- * matrix products go straight to the OpenBLAS that ND4J loads (cblas on raw addresses, so strided
- * per-head views need no copies), element-wise kernels are plain loops written once for both
- * float32 and float64.
+ * matrix products go on raw addresses (so strided per-head views need no copies) to the native
+ * kernels' sgemm on AVX-512 CPUs (float32; {@link #GEMM_PROPERTY}) or to the OpenBLAS that ND4J
+ * loads, element-wise kernels are the native fused kernels (float32) or plain loops written once
+ * for both float32 and float64.
  */
 public final class Nd4jCpuBackend implements Backend {
     private final DType dtype;
