@@ -143,8 +143,7 @@ final class BenchCommand {
         }
         boolean gemmBoth = gemmMode.equals("both");
         if (gemmBoth && nativeMode.equals("both")) throw new Args.UsageException("bench: --native both and --gemm both cannot be combined");
-        Nd4jCpuBackend.GemmEngine gemm = gemmMode.equals("default") || gemmBoth ? Nd4jCpuBackend.GemmEngine.fromProperty()
-                : Nd4jCpuBackend.GemmEngine.valueOf(gemmMode.toUpperCase(java.util.Locale.ROOT));
+        Nd4jCpuBackend.GemmEngine gemm = gemmMode.equals("default") || gemmBoth ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(gemmMode);
         boolean both = nativeMode.equals("both") || gemmBoth;
         String[] variants = gemmBoth ? new String[]{"+openblas", "+native-gemm"} : new String[]{"+java", "+native"};
         String[] layers = both ? new String[2 * layerArgs.length] : layerArgs;
@@ -236,6 +235,14 @@ final class BenchCommand {
         return 3.0 * (2.0 * matmulParams + attention);
     }
 
+    /** --gemm auto|openblas|native (a usage error otherwise). */
+    static Nd4jCpuBackend.GemmEngine gemmEngine(String v) {
+        if (!Set.of("auto", "openblas", "native").contains(v)) {
+            throw new Args.UsageException("bench: --gemm must be auto, openblas or native" + " here, not '" + v + "'");
+        }
+        return Nd4jCpuBackend.GemmEngine.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+    }
+
     /** "native" or "openblas": the library of a backend's float32 products. */
     static String gemmName(Backend be) {
         return be instanceof Nd4jCpuBackend && ((Nd4jCpuBackend) be).nativeGemm() ? "native" : "openblas";
@@ -266,7 +273,8 @@ final class BenchCommand {
     static int sgemm(Args a) {
         int n = a.intValue("size", 2048), reps = a.intValue("steps", 7);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads)) {
+        Nd4jCpuBackend.GemmEngine engine = a.get("gemm") == null ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(a.get("gemm"));
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY), engine)) {
             ObjectNode out = JSON.createObjectNode();
             out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gemm", gemmName(be)).put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);

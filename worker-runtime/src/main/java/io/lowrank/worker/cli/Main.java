@@ -15,8 +15,9 @@ public final class Main {
             "  train  --preset P [--layer full|cola] [--steps S] [--run-dir DIR] [--corpus FILE | --tokens PATH] [--resume RUN_DIR] [--set model.k=v|train.k=v ...]",
             "  eval   --model DIR --tokens FILE --seq-len N [--batch B] [--dtype float32|float64]",
             "  grad   --model DIR --tokens FILE --seq-len N --out FILE.safetensors [--batch B] [--dtype float32|float64]",
-            "  bench  --preset P --layer full|cola --seq-len 256 --batch B --steps S [--threads T] [--warmup W]",
-            "  bench  --suite sgemm [--size N] [--threads T]",
+            "  bench  --preset P --layer full|cola[,...] --seq-len 256 --batch B --steps S [--threads T] [--warmup W]",
+            "         [--sgemm-size N] [--native both] [--gemm both|auto|openblas|native]",
+            "  bench  --suite sgemm [--size N] [--threads T] [--gemm auto|openblas|native]",
             "  bench  --suite spmm24 --preset P [--tokens 2048] [--steps 7] [--warmup 2] [--threads T]");
 
     public static void main(String[] argv) {

@@ -143,28 +143,20 @@ public final class Nd4jCpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
                      Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                      double beta, Tensor c, int offC, int ldc) {
-        gemmOn(0, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        gemmOn(0, threads, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
 
     /**
-     * gemm issued from kernel thread {@code part} (each part has its own pointer set). Part 0 is
-     * also the caller's thread outside the parallel sections: there the native product may use
-     * every thread; inside attention's parallel section each part's product runs on its own
-     * thread only (parts > 0 only exist there; part 0's calls from it use {@link #gemmInPart}).
+     * gemm from kernel thread {@code part} inside a parallel section (attention's per-head
+     * products): every part issues its own, so each native product stays on its part's thread.
      */
-    private void gemmOn(int part, boolean transA, boolean transB, int m, int n, int k, double alpha,
-                        Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
-                        double beta, Tensor c, int offC, int ldc) {
-        gemmOn(part, part == 0 ? threads : 1, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-    }
-
-    /** gemm from kernel thread {@code part} inside a parallel section: one thread per product. */
     private void gemmInPart(int part, boolean transA, boolean transB, int m, int n, int k, double alpha,
                             Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                             double beta, Tensor c, int offC, int ldc) {
         gemmOn(part, 1, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
 
+    /** part: whose pointer set (one per kernel thread); maxThreads: the native product's thread cap. */
     private void gemmOn(int part, int maxThreads, boolean transA, boolean transB, int m, int n, int k, double alpha,
                         Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                         double beta, Tensor c, int offC, int ldc) {
