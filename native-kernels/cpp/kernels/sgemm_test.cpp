@@ -1,10 +1,11 @@
 // Correctness test of sgemm (C = alpha op(A) op(B) + beta C): every ISA path, every
 // transposition and thread count against the double-accumulating reference on fresh random
 // inputs. Shapes cover the edges of the blocking: m, n not multiples of the micro-tile, k across
-// several KC slices, n across NC blocks, m across MC blocks, and leading dimensions wider than
-// the rows. Bound: ||C - Cref||_F / ||Cref||_F <= 1e-5 (fp32 FMA accumulation over up to ~1100
-// products; observed ~1e-7). beta = 0 must not read C (C starts as NaN), beta = 1 accumulates,
-// beta = 0.5 scales; padding columns (ld > n) and the element after C stay untouched.
+// several KC slices, n across NC blocks, m across MC blocks, a C of 2^20+ elements in one k
+// slice, and leading dimensions wider than the rows. Bound: ||C - Cref||_F / ||Cref||_F <= 1e-5
+// (fp32 FMA accumulation over up to ~1100 products; observed ~1e-7). beta = 0 must not read C
+// (C starts as NaN), beta = 1 accumulates, beta = 0.5 scales; padding columns (ld > n) and the
+// element after C stay untouched.
 #include "test_util.h"
 
 using namespace lrt;
@@ -20,7 +21,9 @@ int main() {
   Rng rng(77);
   double worst = 0;
   const Case cases[] = {{1, 1, 1},   {5, 7, 3},     {6, 16, 256}, {13, 33, 257}, {128, 96, 64},
-                        {61, 2100, 40}, {300, 40, 1100}, {37, 130, 513}, {64, 64, 192}, {7, 300, 2}};
+                        {61, 2100, 40}, {300, 40, 1100}, {37, 130, 513}, {64, 64, 192}, {7, 300, 2},
+                        // C of >= 2^20 elements with k <= 512: one k slice (kc = k), wider B blocks
+                        {1030, 1020, 40}, {1025, 1024, 200}};
   for (const Case& s : cases) {
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
