@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.lang.reflect.Field;
 import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
@@ -553,9 +552,7 @@ class FusedNativeTest {
   @Test
   void addressApiAndBufferPositions() throws Exception {
     assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
-    Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
-    f.setAccessible(true);
-    sun.misc.Unsafe u = (sun.misc.Unsafe) f.get(null);
+    sun.misc.Unsafe u = TestData.unsafe();
     SplittableRandom r = new SplittableRandom(27);
     int n = 1003;
     float[] h = randn(r, n, 3);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.lang.reflect.Field;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -18,17 +17,11 @@ import org.junit.jupiter.api.Test;
  * (sgemm_test.cpp); here the JNI argument order and the Java checks.
  */
 class GemmNativeTest {
-  private static sun.misc.Unsafe unsafe() throws Exception {
-    Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
-    f.setAccessible(true);
-    return (sun.misc.Unsafe) f.get(null);
-  }
-
   @ParameterizedTest
   @CsvSource({"false,false,37,70,300", "false,true,128,96,33", "true,false,65,17,513", "true,true,9,130,64"})
   void matchesDoubleReference(boolean ta, boolean tb, int m, int n, int k) throws Exception {
     assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
-    sun.misc.Unsafe u = unsafe();
+    sun.misc.Unsafe u = TestData.unsafe();
     SplittableRandom r = new SplittableRandom(m * 31L + n * 7L + k);
     int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
     int arows = ta ? k : m, brows = tb ? n : k;

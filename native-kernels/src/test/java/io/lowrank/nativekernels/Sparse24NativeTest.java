@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.lowrank.nativekernels.TestData.Compressed;
-import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -164,9 +163,7 @@ class Sparse24NativeTest {
   @Test
   void addressApiMatchesJava() throws Exception {
     assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
-    Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
-    f.setAccessible(true);
-    sun.misc.Unsafe u = (sun.misc.Unsafe) f.get(null);
+    sun.misc.Unsafe u = TestData.unsafe();
     SplittableRandom rnd = new SplittableRandom(3);
     int rows = 70;
     int cols = 131;

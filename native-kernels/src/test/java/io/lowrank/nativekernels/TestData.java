@@ -22,6 +22,13 @@ final class TestData {
         .asFloatBuffer();
   }
 
+  /** sun.misc.Unsafe, for off-heap memory given to the address API (as ND4J's buffers are). */
+  static sun.misc.Unsafe unsafe() throws ReflectiveOperationException {
+    java.lang.reflect.Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
+    f.setAccessible(true);
+    return (sun.misc.Unsafe) f.get(null);
+  }
+
   static ByteBuffer directBytes(long n) {
     return ByteBuffer.allocateDirect((int) Math.max(1, n));
   }
