@@ -10,10 +10,14 @@
 // threads at all), and everything is the textbook (Goto/BLIS) blocking:
 //   for each NC-column block of C, for each KC-deep slice of k:
 //     pack op(B)[KC, NC] into NR-column micro-panels (L2/L3)
-//     for each MC-row block: pack op(A)[MC, KC] into MR-row micro-panels (L2)
+//     for each MC-row block of op(A) (L2):
 //       for each micro-tile: MR x NR accumulators in registers over the KC slice (the packed
 //       B micro-panel stays in L1 while the A micro-panels stream past it)
-// Packing reads the operands in either orientation, so one micro-kernel serves NN, NT, TN, TT.
+// Packing reads B in either orientation, so one micro-kernel serves NN, NT, TN, TT. op(A) is
+// read where it lies by default (MR row pointers for row-major A, one strided pointer for A^T):
+// its elements are only broadcast, so it needs no vector layout, and the copy into micro-panels
+// (BLIS's packed A, kept as LR_SGEMM_A_PACKED and for a ragged last panel) cost more than it saved
+// at every shape of a training step, where n is often only the rank (128-256).
 // beta is applied on the first KC slice only; beta == 0 never reads C (BLAS convention).
 #include <omp.h>
 #include <stdlib.h>
@@ -189,18 +193,35 @@ void pack_b(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, fl
   }
 }
 
-// C tile [mr, nr] (mr <= MR, nr <= NR) = alpha * Ap Bp + (read_c ? beta * C : 0)
-void micro_tile(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                int64_t nr, float alpha, float beta, bool read_c) {
+// C tile [mr, nr] (mr <= MR, nr <= NR) = alpha * op(A) Bp + (read_c ? beta * C : 0), with the
+// A micro-panel read as a[i * rs + p * cs]: RowStride false: rs = 1, cs = step (a packed panel,
+// step MR, or A^T in place, step lda); RowStride true: rs = step, cs = 1 (row-major A in place,
+// step lda; one pointer per row so the broadcasts need no index arithmetic).
+template <bool RowStride>
+void micro_tile(int64_t kc, const float* a, int64_t step, const float* bp, float* c, int64_t ldc,
+                int64_t mr, int64_t nr, float alpha, float beta, bool read_c) {
   V::f acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
-  for (int64_t p = 0; p < kc; ++p, ap += MR, bp += NR) {
-    V::f bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = V::reg(V::load(bp + v * V::W));
-    for (int i = 0; i < MR; ++i) {
-      const V::f av = V::set1(ap[i]);
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
+  if (RowStride) {
+    const float* row[MR];
+    for (int i = 0; i < MR; ++i) row[i] = a + i * step;
+    for (int64_t p = 0; p < kc; ++p, bp += NR) {
+      V::f bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = V::reg(V::load(bp + v * V::W));
+      for (int i = 0; i < MR; ++i) {
+        const V::f av = V::set1(row[i][p]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
+      }
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p, a += step, bp += NR) {
+      V::f bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = V::reg(V::load(bp + v * V::W));
+      for (int i = 0; i < MR; ++i) {
+        const V::f av = V::set1(a[i]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
+      }
     }
   }
   const V::f al = V::set1(alpha), be = V::set1(beta);
@@ -249,7 +270,33 @@ struct Problem {
   float alpha, beta;
   float* c;
   int64_t ldc;
+  bool a_in_place;  // micro-tiles read op(A) where it lies; only a ragged last panel is packed
 };
+
+// C[ic:ic+mc, jc:jc+nc] (+)= op(A)[ic:ic+mc, pc:pc+kc] Bp for one packed B block bp (the k slice
+// pc of columns jc..); ap: room for a packed A block.
+void sweep_block(const Problem& g, int64_t ic, int64_t mc, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
+                 const float* bp, float* ap) {
+  const bool first = pc == 0;
+  const float beta = first ? g.beta : 1.0f;
+  const bool read_c = !first || g.beta != 0.0f;
+  // micro-panels [0, full) are read in place when a_in_place, the rest from ap
+  const int64_t full = g.a_in_place ? mc / MR * MR : 0;
+  if (full < mc) pack_a(g.a, ic + full, mc - full, pc, kc, ap + full * kc);
+  for (int64_t jr = 0; jr < nc; jr += NR)
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      float* const ct = g.c + (ic + ir) * g.ldc + jc + jr;
+      const int64_t mr = imin(MR, mc - ir), nr = imin(NR, nc - jr);
+      if (ir >= full)
+        micro_tile<false>(kc, ap + ir * kc, MR, bp + jr * kc, ct, g.ldc, mr, nr, g.alpha, beta, read_c);
+      else if (g.a.t)
+        micro_tile<false>(kc, g.a.p + pc * g.a.ld + ic + ir, g.a.ld, bp + jr * kc, ct, g.ldc, mr, nr,
+                          g.alpha, beta, read_c);
+      else
+        micro_tile<true>(kc, g.a.p + (ic + ir) * g.a.ld + pc, g.a.ld, bp + jr * kc, ct, g.ldc, mr, nr,
+                         g.alpha, beta, read_c);
+    }
+}
 
 // C[m0:m1, n0:n1] on the calling thread
 void gemm_slice(const Problem& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* ap,
@@ -258,18 +305,8 @@ void gemm_slice(const Problem& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1
     const int64_t nc = imin(g.nc, n1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += g.kc) {
       const int64_t kc = imin(g.kc, g.k - pc);
-      const bool first = pc == 0;
-      const float beta = first ? g.beta : 1.0f;
-      const bool read_c = !first || g.beta != 0.0f;
       pack_b(g.b, pc, kc, jc, nc, bp);
-      for (int64_t ic = m0; ic < m1; ic += MC) {
-        const int64_t mc = imin(MC, m1 - ic);
-        pack_a(g.a, ic, mc, pc, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += NR)
-          for (int64_t ir = 0; ir < mc; ir += MR)
-            micro_tile(kc, ap + ir * kc, bp + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc,
-                       imin(MR, mc - ir), imin(NR, nc - jr), g.alpha, beta, read_c);
-      }
+      for (int64_t ic = m0; ic < m1; ic += MC) sweep_block(g, ic, imin(MC, m1 - ic), pc, kc, jc, nc, bp, ap);
     }
   }
 }
@@ -292,34 +329,36 @@ int lr::LR_SUFFIX(sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
   }
   const int64_t kc = m * n >= C_LARGE && k <= KC_ONE ? k : KC;
   const int64_t nc = imax(NR, KC * NC / kc / NR * NR);
-  const Problem g{{a, lda, trans_a != 0}, {b, ldb, trans_b != 0}, k, kc, nc, alpha, beta, c, ldc};
+  const int a_mode = g_sgemm_a_mode.load(std::memory_order_relaxed);
+  // op(A) in place by default: packing it cost more than it saved at every shape of a training
+  // step (sgemm_bench, 2 threads: 0-13% faster in place, e.g. dA = x'dh 0.96 -> 0.84 ms).
+  const bool a_in_place = a_mode != LR_SGEMM_A_PACKED;
   int nt = lr::threads_for((double)m * (double)n * (double)k);
   if (max_threads > 0 && nt > max_threads) nt = max_threads;
-  // Each thread takes a contiguous slice of m or n, cut at micro-tile boundaries, and packs all of
-  // the other operand: of B (k x n) when m is split, of A (m x k) when n is. Splitting the larger
-  // of m and n packs the smaller operand twice (dB = z^T dy at 128 x 512 x 2048: split n).
+  // Each thread takes a contiguous slice of m or n, cut at micro-tile boundaries, and goes through
+  // all of the other operand: packs all of B (k x n) when m is split, reads all of A (m x k) when
+  // n is. Splitting the larger of m and n does that for the smaller operand (dB = z^T dy at
+  // 128 x 512 x 2048: split n).
   const int64_t tiles_m = (m + MR - 1) / MR, tiles_n = (n + NR - 1) / NR;
   bool split_m = m >= n;
   if (split_m ? tiles_m < nt : tiles_n < nt) split_m = tiles_m >= tiles_n;
   const int64_t tiles = split_m ? tiles_m : tiles_n;
   if (nt > tiles) nt = (int)tiles;
-  if (nt <= 1) {
-    if (!t_pack.ensure()) return -1;
-    gemm_slice(g, 0, m, 0, n, t_pack.a, t_pack.b);
-    return 0;
-  }
+  if (nt < 1) nt = 1;
+  const Problem g{{a, lda, trans_a != 0}, {b, ldb, trans_b != 0}, k, kc, nc, alpha, beta, c, ldc, a_in_place};
+  auto run = [&g](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    if (!t_pack.ensure()) return false;
+    gemm_slice(g, m0, m1, n0, n1, t_pack.a, t_pack.b);
+    return true;
+  };
+  if (nt <= 1) return run(0, m, 0, n) ? 0 : -1;
   int failed = 0;
 #pragma omp parallel num_threads(nt) reduction(| : failed)
   {
     const int t = omp_get_thread_num(), nth = omp_get_num_threads();
     const int64_t t0 = tiles * t / nth, t1 = tiles * (t + 1) / nth;
-    if (!t_pack.ensure()) {
-      failed = 1;
-    } else if (split_m) {
-      gemm_slice(g, t0 * MR, imin(m, t1 * MR), 0, n, t_pack.a, t_pack.b);
-    } else {
-      gemm_slice(g, 0, m, t0 * NR, imin(n, t1 * NR), t_pack.a, t_pack.b);
-    }
+    const bool ok = split_m ? run(t0 * MR, imin(m, t1 * MR), 0, n) : run(0, m, t0 * NR, imin(n, t1 * NR));
+    if (!ok) failed = 1;
   }
   return failed ? -1 : 0;
 }

@@ -31,8 +31,8 @@ int main() {
   printf("sgemm_bench: threads %d, reps %d (median, interleaved), cpu isa %s\n", th, reps,
          lr_isa_name(lr_cpu_isa()));
   blas.describe();
-  printf("%-16s %2s %5s %5s %5s %3s | %8s %8s | %8s %7s | %7s %7s\n", "shape", "op", "m", "n", "k", "thr",
-         "ours ms", "avx2 ms", "blas ms", "speedup", "GFLOP/s", "blas");
+  printf("%-16s %2s %5s %5s %5s %3s | %8s %8s %8s %8s | %8s %7s | %7s %7s\n", "shape", "op", "m", "n", "k",
+         "thr", "ours ms", "packA ms", "inplA ms", "avx2 ms", "blas ms", "speedup", "GFLOP/s", "blas");
   lrt::Rng rng(5);
   int idx = -1;
   for (const auto& s : kGemmShapes) {
@@ -42,13 +42,18 @@ int main() {
     std::vector<float> c((size_t)s.m * s.n);
     const int lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
     const int best = lr_cpu_isa();
-    auto ours = [&](int isa) {
+    auto ours = [&](int isa, int a_mode) {
       lr_set_isa(isa);
+      lr_sgemm_set_a_mode(a_mode);
       lr_sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n, t);
+      lr_sgemm_set_a_mode(LR_SGEMM_A_AUTO);
       lr_set_isa(best);
     };
-    std::vector<std::function<void()>> fs = {[&] { ours(best); }};
-    if (best > LR_ISA_AVX2) fs.push_back([&] { ours(LR_ISA_AVX2); });
+    // the default (AUTO), then op(A) always packed and always read in place
+    std::vector<std::function<void()>> fs = {[&] { ours(best, LR_SGEMM_A_AUTO); },
+                                             [&] { ours(best, LR_SGEMM_A_PACKED); },
+                                             [&] { ours(best, LR_SGEMM_A_IN_PLACE); }};
+    if (best > LR_ISA_AVX2) fs.push_back([&] { ours(LR_ISA_AVX2, LR_SGEMM_A_AUTO); });
     if (blas.ok())
       fs.push_back([&] {
         if (blas.set_threads) blas.set_threads(t);
@@ -56,10 +61,12 @@ int main() {
                    s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
       });
     std::vector<double> tm = lrb::interleaved_ms(fs, reps);
-    const double t_o = tm[0], t_a = best > LR_ISA_AVX2 ? tm[1] : -1, t_b = blas.ok() ? tm.back() : -1;
+    const double t_o = tm[0], t_pk = tm[1], t_ip = tm[2], t_a = best > LR_ISA_AVX2 ? tm[3] : -1;
+    const double t_b = blas.ok() ? tm.back() : -1;
     const double gf = 2.0 * s.m * s.n * (double)s.k / 1e6;
-    printf("%-16s %c%c %5d %5d %5d %3d | %8.3f %8.3f | %8.3f %6.2fx | %7.1f %7.1f\n", s.name, s.ta ? 'T' : 'N',
-           s.tb ? 'T' : 'N', s.m, s.n, s.k, t, t_o, t_a, t_b, t_b > 0 ? t_b / t_o : 0.0, gf / t_o,
+    printf("%-16s %c%c %5d %5d %5d %3d | %8.3f %8.3f %8.3f %8.3f | %8.3f %6.2fx | %7.1f %7.1f\n", s.name,
+           s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', s.m, s.n, s.k, t, t_o, t_pk, t_ip, t_a, t_b,
+           t_b > 0 ? t_b / t_o : 0.0, gf / t_o,
            t_b > 0 ? gf / t_b : 0.0);
   }
   return 0;

@@ -5,7 +5,8 @@
 // slice, and leading dimensions wider than the rows. Bound: ||C - Cref||_F / ||Cref||_F <= 1e-5
 // (fp32 FMA accumulation over up to ~1100 products; observed ~1e-7). beta = 0 must not read C
 // (C starts as NaN), beta = 1 accumulates, beta = 0.5 scales; padding columns (ld > n) and the
-// element after C stay untouched.
+// element after C stay untouched. Each in every op(A) mode: packed, read in place (its ragged
+// last micro-panel packed) and the per-product default.
 #include "test_util.h"
 
 using namespace lrt;
@@ -46,10 +47,13 @@ int main() {
             lr_set_isa(isa);
             for (int th : {1, 2, 3}) {
               lr_set_num_threads(th);
-              for (int maxt : {0, 1}) {
+              for (int maxt : {0, 1})
+              for (int mode : {LR_SGEMM_A_AUTO, LR_SGEMM_A_PACKED, LR_SGEMM_A_IN_PLACE}) {
+                lr_sgemm_set_a_mode(mode);
                 std::vector<float> c = c0;
                 const int rc = lr_sgemm(ta, tb, s.m, s.n, s.k, alpha, a.data(), lda, b.data(), ldb, beta,
                                         c.data(), ldc, maxt);
+                lr_sgemm_set_a_mode(LR_SGEMM_A_AUTO);
                 const double e = rel_err_2d(c.data(), ref.data(), s.m, s.n, ldc);
                 bool pad = c.back() == sentinel;
                 for (int64_t i = 0; i < s.m; ++i)
@@ -57,9 +61,9 @@ int main() {
                 char buf[240];
                 snprintf(buf, sizeof buf,
                          "sgemm %c%c m %ld n %ld k %ld lda %ld ldb %ld ldc %ld beta %g isa %s threads %d max %d: "
-                         "rc %d rel err %.3g pad %d",
+                         "A mode %d: rc %d rel err %.3g pad %d",
                          ta ? 'T' : 'N', tb ? 'T' : 'N', (long)s.m, (long)s.n, (long)s.k, (long)lda, (long)ldb,
-                         (long)ldc, beta, lr_isa_name(isa), th, maxt, rc, e, pad);
+                         (long)ldc, beta, lr_isa_name(isa), th, maxt, mode, rc, e, pad);
                 C.check(rc == 0 && e <= 1e-5 && pad, buf);
                 if (e > worst) worst = e;
               }

@@ -13,6 +13,8 @@
 #define LOWRANK_INTERNAL_H
 
 #include <stdint.h>
+
+#include <atomic>
 #include "lowrank_native.h"
 
 #ifndef LR_ISA
@@ -85,6 +87,8 @@ LR_DECLARE_ISA_VARIANTS(causal_softmax_backward,
 int sgemm_scalar LR_SGEMM_PARAMS;
 int sgemm_avx2 LR_SGEMM_PARAMS;
 int sgemm_avx512 LR_SGEMM_PARAMS;
+// lr_sgemm_set_a_mode's value (LR_SGEMM_A_*)
+extern std::atomic<int> g_sgemm_a_mode;
 
 // rmsnorm_backward: rows per dWeight partial sum. Fixed (not per thread) so that
 // the result does not depend on the thread count.

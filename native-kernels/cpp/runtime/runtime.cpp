@@ -83,6 +83,18 @@ std::atomic<int> g_threads{initial_threads()};
 
 }  // namespace
 
+namespace {
+// LOWRANK_SGEMM_A=packed|in_place: A/B runs of whole training steps (default: auto)
+int initial_sgemm_a_mode() {
+  const char* env = getenv("LOWRANK_SGEMM_A");
+  if (env != nullptr && strcmp(env, "packed") == 0) return LR_SGEMM_A_PACKED;
+  if (env != nullptr && strcmp(env, "in_place") == 0) return LR_SGEMM_A_IN_PLACE;
+  return LR_SGEMM_A_AUTO;
+}
+}  // namespace
+
+std::atomic<int> g_sgemm_a_mode{initial_sgemm_a_mode()};
+
 int threads_for(double work) {
   int n = g_threads.load(std::memory_order_relaxed);
   // ~2^18 multiply-adds per thread at least
@@ -98,6 +110,11 @@ extern "C" {
 
 int lr_cpu_isa(void) { return lr::detect_cpu_isa(); }
 int lr_get_isa(void) { return lr::g_isa.load(std::memory_order_relaxed); }
+int lr_sgemm_set_a_mode(int mode) {
+  if (mode < LR_SGEMM_A_AUTO || mode > LR_SGEMM_A_IN_PLACE) mode = LR_SGEMM_A_AUTO;
+  lr::g_sgemm_a_mode.store(mode, std::memory_order_relaxed);
+  return mode;
+}
 int lr_set_isa(int isa) {
   int cpu = lr::detect_cpu_isa();
   if (isa > cpu) isa = cpu;
