@@ -12,7 +12,7 @@
 //     pack op(B)[KC, NC] into NR-column micro-panels (L2/L3)
 //     for each MC-row block of op(A) (L2):
 //       for each micro-tile: MR x NR accumulators in registers over the KC slice (the packed
-//       B micro-panel stays in L1 while the A micro-panels stream past it)
+//       B micro-panel stays in L1, or in L2 at AVX-512's KC, while the A micro-panels stream past)
 // Packing reads B in either orientation, so one micro-kernel serves NN, NT, TN, TT. op(A) is
 // read where it lies by default (MR row pointers for row-major A, one strided pointer for A^T):
 // its elements are only broadcast, so it needs no vector layout, and the copy into micro-panels
@@ -75,18 +75,24 @@ constexpr int NR = NV * V::W;       // columns of a micro-tile: 16 (AVX2), 32 (A
 #ifdef LR_GEMM_KC
 constexpr int64_t KC = LR_GEMM_KC;
 #else
-constexpr int64_t KC = LR_ISA == 2 ? 192 : 256;  // B micro-panel KC x NR: 24 KiB / 16 KiB in L1
+// Depth of a k slice. AVX-512: 512, so the B micro-panel (KC x NR, 64 KiB) streams from L2
+// rather than sitting in L1, but C is re-read once per 512 of k instead of per 192: 3-12%
+// faster than 192 at every product of a training step once op(A) was read in place, 768 and
+// 1024 no better (docs/bench/2026-11-26-sgemm-kc.txt). AVX2 (not measurable on an AVX2 part
+// here): the B micro-panel in L1.
+constexpr int64_t KC = LR_ISA == 2 ? 512 : 256;
 #endif
 #ifdef LR_GEMM_MCB
 constexpr int64_t MC = LR_GEMM_MCB * MR;
 #else
-constexpr int64_t MC = 20 * MR;     // A block MC x KC: 90-120 KiB in L2
+constexpr int64_t MC = 20 * MR;     // A block MC x KC in L2 (in place: the rows it spans)
 #endif
-constexpr int64_t NC = 2048 / NR * NR;  // B block KC x NC: 1.5-2 MiB
+// B block KC x NC packed per thread: 1.5 MiB (AVX-512) / 2 MiB (AVX2) of floats, NC = this / KC
+constexpr int64_t B_BLOCK = (LR_ISA == 2 ? 192 : 256) * (2048 / NR * NR);
 // A product whose whole k fits in one slice of at most KC_ONE and whose C is large writes C once
 // instead of re-reading it per KC slice: the LM head's logits (2048 x 32000 x 512, C 250 MiB)
 // ran 305-310 -> 364-374 GFLOP/s in one slice of 512 (its B micro-panel then streams from L2).
-constexpr int64_t KC_ONE = 512;
+constexpr int64_t KC_ONE = KC > 512 ? KC : 512;
 constexpr int64_t C_LARGE = int64_t(1) << 20;   // elements of C
 
 // op(X)[i, j] = t ? p[j * ld + i] : p[i * ld + j]
@@ -253,7 +259,7 @@ struct PackBuffers {
   float* b = nullptr;
   bool ensure() {
     if (a == nullptr) a = static_cast<float*>(aligned_alloc(64, sizeof(float) * MC * KC_ONE));
-    if (b == nullptr) b = static_cast<float*>(aligned_alloc(64, sizeof(float) * KC * NC));
+    if (b == nullptr) b = static_cast<float*>(aligned_alloc(64, sizeof(float) * B_BLOCK));
     return a != nullptr && b != nullptr;
   }
   ~PackBuffers() {
@@ -266,7 +272,7 @@ thread_local PackBuffers t_pack;
 struct Problem {
   Operand a, b;
   int64_t k;
-  int64_t kc, nc;   // slice depth and B block width (kc * nc <= KC * NC: the packing buffer)
+  int64_t kc, nc;   // slice depth and B block width (kc * nc <= B_BLOCK: the packing buffer)
   float alpha, beta;
   float* c;
   int64_t ldc;
@@ -328,7 +334,7 @@ int lr::LR_SUFFIX(sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
     return 0;
   }
   const int64_t kc = m * n >= C_LARGE && k <= KC_ONE ? k : KC;
-  const int64_t nc = imax(NR, KC * NC / kc / NR * NR);
+  const int64_t nc = imax(NR, B_BLOCK / kc / NR * NR);
   const int a_mode = g_sgemm_a_mode.load(std::memory_order_relaxed);
   // op(A) in place by default: packing it cost more than it saved at every shape of a training
   // step (sgemm_bench, 2 threads: 0-13% faster in place, e.g. dA = x'dh 0.96 -> 0.84 ms).
