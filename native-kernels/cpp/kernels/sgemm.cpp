@@ -67,10 +67,16 @@ constexpr int MR = LR_GEMM_MR;
 #else
 // rows of a micro-tile: MR x NV accumulators + NV B vectors + 1 broadcast in registers (AVX2:
 // 12 + 2 + 1 of 16; AVX-512: 16 + 2 + 1 of 32). 6, 8 and 12 rows ran within noise of each other
-// on AVX-512; 8 divides every m of a training step.
+// on AVX-512; 8 divides every m of a training step. With op(A) in place and KC 512, 6 x 64 and
+// 4 x 64 tiles (LR_GEMM_NV=4) were within noise of 8 x 32 too, 12 x 32 5-10% slower
+// (docs/bench/2026-11-26-sgemm-tiles.txt).
 constexpr int MR = LR_ISA == 2 ? 8 : 6;
 #endif
+#ifdef LR_GEMM_NV
+constexpr int NV = LR_GEMM_NV;
+#else
 constexpr int NV = 2;               // vectors per micro-tile row
+#endif
 constexpr int NR = NV * V::W;       // columns of a micro-tile: 16 (AVX2), 32 (AVX-512)
 #ifdef LR_GEMM_KC
 constexpr int64_t KC = LR_GEMM_KC;
