@@ -1,7 +1,9 @@
 // Benchmark of sgemm against OpenBLAS's cblas_sgemm at the products of a 60m / 350m CoLA step
 // (2048 / 1024 tokens, rank 128 / 256) and attention's 64-row blocks (the latter on one thread,
-// as the backend issues them: one head per worker thread). Runs are interleaved (ours, OpenBLAS,
-// ...) and the median of LOWRANK_BENCH_REPS (default 7) is reported.
+// as the backend issues them: one head per worker thread). Columns: ours (the default), packA /
+// inplA (op(A) always packed / always read in place), avx2 (the AVX2 path), blas (OpenBLAS).
+// Runs are interleaved (one of each per rep) and the median of LOWRANK_BENCH_REPS (default 7)
+// is reported.
 // Threads: LOWRANK_BENCH_THREADS, else OMP_NUM_THREADS. One shape: LOWRANK_BENCH_SHAPE=i.
 #include "bench_util.h"
 #include "test_util.h"

@@ -472,10 +472,17 @@ public final class Nd4jCpuBackend implements Backend {
         return attentionScratch;
     }
 
-    /** Runs per-head work on all kernel threads with single-threaded BLAS, then restores BLAS threads. */
+    /** Runs per-head work on all kernel threads, each with single-threaded products. */
     private void perHead(int n, WorkerPool.RangeTask task) {
         if (pool.parts() == 1) {
             task.run(0, 0, n);
+            return;
+        }
+        // The native sgemm takes its thread cap per call (gemmInPart passes 1). OpenBLAS has only its
+        // process-wide setting, and a 1-and-back change of it costs 0.7-5 ms here (it stops and
+        // restarts its threads): up to 3% of a 60m step with two changes per attention call.
+        if (nativeGemm) {
+            pool.run(n, task);
             return;
         }
         blas_set_num_threads(1);
