@@ -170,10 +170,11 @@ LR_API void lr_relu_square_backward(const float* x, const float* dy, float* dx, 
 LR_API int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                     int64_t ldc, int max_threads);
-/* How lr_sgemm reads op(A) (tests, benchmarks): AUTO decides per product,
- * PACKED always copies it into micro-panels first, IN_PLACE reads it where it
- * lies. Any other value means AUTO; returns the mode now in use. Default: AUTO,
- * or LOWRANK_SGEMM_A=packed|in_place from the environment at load time. */
+/* How lr_sgemm reads op(A) (tests, benchmarks): AUTO is the library's choice
+ * (at present in place for every product), PACKED always copies it into
+ * micro-panels first, IN_PLACE reads it where it lies. Any other value means
+ * AUTO; returns the mode now in use. Default: AUTO, or
+ * LOWRANK_SGEMM_A=packed|in_place from the environment at load time. */
 #define LR_SGEMM_A_AUTO 0
 #define LR_SGEMM_A_PACKED 1
 #define LR_SGEMM_A_IN_PLACE 2

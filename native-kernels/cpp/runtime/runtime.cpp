@@ -81,9 +81,6 @@ int initial_threads() {
 std::atomic<int> g_isa{initial_isa()};
 std::atomic<int> g_threads{initial_threads()};
 
-}  // namespace
-
-namespace {
 // LOWRANK_SGEMM_A=packed|in_place: A/B runs of whole training steps (default: auto)
 int initial_sgemm_a_mode() {
   const char* env = getenv("LOWRANK_SGEMM_A");
@@ -91,6 +88,7 @@ int initial_sgemm_a_mode() {
   if (env != nullptr && strcmp(env, "in_place") == 0) return LR_SGEMM_A_IN_PLACE;
   return LR_SGEMM_A_AUTO;
 }
+
 }  // namespace
 
 std::atomic<int> g_sgemm_a_mode{initial_sgemm_a_mode()};

@@ -1,5 +1,7 @@
 package io.lowrank.worker.comm;
 
+import io.aeron.CncFileDescriptor;
+import io.aeron.CommonContext;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
@@ -10,9 +12,13 @@ import org.agrona.concurrent.IdleStrategy;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +28,8 @@ import java.util.function.Supplier;
  * An Aeron media driver inside this JVM, in its own directory (unique per run) under /dev/shm, tuned for bulk
  * gradient traffic and deleted on {@link #close()}.
  *
- * <p>At start it checks that the directory's file system has room for the log buffers it will map and fails with how
+ * <p>At start it deletes the directories of drivers whose processes exited without {@link #close()} (see
+ * {@link #deleteStaleDirectories(Path)}), then checks that the directory's file system has room for the log buffers it will map and fails with how
  * to fix it. Log buffers are allocated up front, not as sparse files: with sparse files a too-small /dev/shm shows
  * up later as a SIGBUS or an obscure Aeron failure in the middle of training, and first touches of fresh pages slow
  * the first steps.
@@ -35,6 +42,10 @@ public final class EmbeddedMediaDriver implements AutoCloseable
 {
     /** Space for the CnC file, loss report and error log, beyond the log buffers. */
     private static final long DRIVER_OVERHEAD_BYTES = 32L * 1024 * 1024;
+    /** Directory names: PREFIX + pid + "-" + random hex. */
+    static final String DIRECTORY_PREFIX = "lowrank-aeron-";
+    /** A driver whose CnC heartbeat is older than this is not running. */
+    private static final long STALE_DRIVER_TIMEOUT_MS = 10_000;
 
     private final MediaDriver mediaDriver;
     private final File directory;
@@ -57,9 +68,15 @@ public final class EmbeddedMediaDriver implements AutoCloseable
     {
         Objects.requireNonNull(settings, "settings");
         final Path baseDirectory = settings.baseDirectory;
+        final int stale = deleteStaleDirectories(baseDirectory);
+        if (stale > 0)
+        {
+            System.err.println("EmbeddedMediaDriver: deleted " + stale + " Aeron directories in " + baseDirectory +
+                " left by exited processes");
+        }
         checkFreeSpace(baseDirectory, settings.requiredBytes(), settings);
 
-        final String name = "lowrank-aeron-" + ProcessHandle.current().pid() + "-" +
+        final String name = DIRECTORY_PREFIX + ProcessHandle.current().pid() + "-" +
             Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
         final File directory = baseDirectory.resolve(name).toFile();
 
@@ -112,6 +129,91 @@ public final class EmbeddedMediaDriver implements AutoCloseable
     public static EmbeddedMediaDriver launchFor(final RingConfig config, final int ringsSharingThisDriver)
     {
         return launch(Settings.forRing(config).expectedLogBuffers(2 * Math.max(1, ringsSharingThisDriver)));
+    }
+
+    /**
+     * Deletes the driver directories ({@value #DIRECTORY_PREFIX}pid-*) that processes left behind when they exited
+     * without {@link #close()}: executor JVMs that Spark kills at the end of an application, crashes. Each holds
+     * its log buffers (about 240 MB at the default term length) in /dev/shm until the machine reboots, so without
+     * this a host that runs many applications fills /dev/shm and then RAM (seen here: 67 of them, 11 GB). A
+     * directory is stale when its pid is not a live process and its driver has not written a heartbeat for
+     * {@value #STALE_DRIVER_TIMEOUT_MS} ms (the heartbeat check keeps a directory that a live driver in another pid
+     * namespace, a container sharing this /dev/shm, still uses).
+     *
+     * @return how many directories were deleted.
+     */
+    static int deleteStaleDirectories(final Path baseDirectory)
+    {
+        final File[] candidates = baseDirectory.toFile().listFiles(
+            (dir, name) -> name.startsWith(DIRECTORY_PREFIX) && new File(dir, name).isDirectory());
+        if (candidates == null)
+        {
+            return 0;
+        }
+        int deleted = 0;
+        for (final File candidate : candidates)
+        {
+            final long pid = pidOf(candidate.getName());
+            if (pid < 0 || pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent())
+            {
+                continue;
+            }
+            boolean active;
+            try
+            {
+                // isDriverActive waits out its whole timeout for a CnC file that was never initialised
+                active = cncVersion(candidate) != 0 &&
+                    CommonContext.isDriverActive(candidate, STALE_DRIVER_TIMEOUT_MS, message -> {});
+            }
+            catch (final RuntimeException unreadableCncFile)
+            {
+                active = false;   // its process is gone and its CnC file is torn: nobody can be using it
+            }
+            if (!active)
+            {
+                IoUtil.delete(candidate, true);
+                if (!candidate.exists())
+                {
+                    deleted++;
+                }
+            }
+        }
+        return deleted;
+    }
+
+    /** The CnC file's version field (0 when it is missing, short or was never initialised). */
+    private static int cncVersion(final File driverDirectory)
+    {
+        final File cnc = new File(driverDirectory, CncFileDescriptor.CNC_FILE);
+        try (FileChannel channel = FileChannel.open(cnc.toPath(), StandardOpenOption.READ))
+        {
+            final ByteBuffer version = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder());
+            channel.read(version, CncFileDescriptor.cncVersionOffset(0));
+            return version.position() == Integer.BYTES ? version.getInt(0) : 0;
+        }
+        catch (final IOException missingOrUnreadable)
+        {
+            return 0;
+        }
+    }
+
+    /** The pid in a driver directory's name, or -1 if the name is not one of ours. */
+    static long pidOf(final String directoryName)
+    {
+        final int start = DIRECTORY_PREFIX.length();
+        final int end = directoryName.indexOf('-', start);
+        if (!directoryName.startsWith(DIRECTORY_PREFIX) || end <= start)
+        {
+            return -1;
+        }
+        try
+        {
+            return Long.parseLong(directoryName.substring(start, end));
+        }
+        catch (final NumberFormatException notOurs)
+        {
+            return -1;
+        }
     }
 
     static void checkFreeSpace(final Path baseDirectory, final long requiredBytes, final Settings settings)
