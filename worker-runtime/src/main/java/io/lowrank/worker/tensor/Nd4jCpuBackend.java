@@ -479,8 +479,8 @@ public final class Nd4jCpuBackend implements Backend {
             return;
         }
         // The native sgemm takes its thread cap per call (gemmInPart passes 1). OpenBLAS has only its
-        // process-wide setting, and a 1-and-back change of it costs 0.7-5 ms here (it stops and
-        // restarts its threads): up to 3% of a 60m step with two changes per attention call.
+        // process-wide setting, and a 1-and-back change of it through JavaCPP measured 0.7-5 ms a pair
+        // here (docs/bench/BlasThreadSwitch.java): up to 3% of a 60m step, two pairs per layer.
         if (nativeGemm) {
             pool.run(n, task);
             return;
