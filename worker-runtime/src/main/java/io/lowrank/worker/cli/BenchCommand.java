@@ -153,7 +153,7 @@ final class BenchCommand {
                 layers[2 * l + 1] = layerArgs[l] + variants[1];
             }
         }
-        boolean nativeDefault = !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY);
+        boolean nativeDefault = Nd4jCpuBackend.nativeKernelsByDefault();
         Setup[] setups = new Setup[layers.length];
         try {
             for (int l = 0; l < layers.length; l++) {
@@ -238,7 +238,7 @@ final class BenchCommand {
     /** --gemm auto|openblas|native (a usage error otherwise). */
     static Nd4jCpuBackend.GemmEngine gemmEngine(String v) {
         if (!Set.of("auto", "openblas", "native").contains(v)) {
-            throw new Args.UsageException("bench: --gemm must be auto, openblas or native" + " here, not '" + v + "'");
+            throw new Args.UsageException("bench: --gemm must be auto, openblas or native here, not '" + v + "'");
         }
         return Nd4jCpuBackend.GemmEngine.valueOf(v.toUpperCase(java.util.Locale.ROOT));
     }
@@ -251,7 +251,7 @@ final class BenchCommand {
     /** Median GFLOP/s of reps n x n x n sgemms through a backend whose products run in the named library (the machine's practical peak). */
     static double sgemmGflops(int n, int reps, int threads, String gemm) {
         Nd4jCpuBackend.GemmEngine engine = gemm.equals("native") ? Nd4jCpuBackend.GemmEngine.NATIVE : Nd4jCpuBackend.GemmEngine.OPENBLAS;
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY), engine)) {
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, Nd4jCpuBackend.nativeKernelsByDefault(), engine)) {
             return sgemmGflops(be, n, reps);
         }
     }
@@ -274,7 +274,7 @@ final class BenchCommand {
         int n = a.intValue("size", 2048), reps = a.intValue("steps", 7);
         int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
         Nd4jCpuBackend.GemmEngine engine = a.get("gemm") == null ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(a.get("gemm"));
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, !Boolean.getBoolean(Nd4jCpuBackend.NATIVE_DISABLE_PROPERTY), engine)) {
+        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, Nd4jCpuBackend.nativeKernelsByDefault(), engine)) {
             ObjectNode out = JSON.createObjectNode();
             out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gemm", gemmName(be)).put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);

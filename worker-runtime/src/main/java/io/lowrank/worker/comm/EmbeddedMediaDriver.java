@@ -29,10 +29,10 @@ import java.util.function.Supplier;
  * gradient traffic and deleted on {@link #close()}.
  *
  * <p>At start it deletes the directories of drivers whose processes exited without {@link #close()} (see
- * {@link #deleteStaleDirectories(Path)}), then checks that the directory's file system has room for the log buffers it will map and fails with how
- * to fix it. Log buffers are allocated up front, not as sparse files: with sparse files a too-small /dev/shm shows
- * up later as a SIGBUS or an obscure Aeron failure in the middle of training, and first touches of fresh pages slow
- * the first steps.
+ * {@link #deleteStaleDirectories(Path)}), then checks that the directory's file system has room for the log
+ * buffers it will map and fails with how to fix it. Log buffers are allocated up front, not as sparse files: with
+ * sparse files a too-small /dev/shm shows up later as a SIGBUS or an obscure Aeron failure in the middle of
+ * training, and first touches of fresh pages slow the first steps.
  *
  * <p>Threading: {@link ThreadingMode#SHARED} by default (one driver thread that backs off when idle), which fits
  * machines with few cores shared with the trainer; {@link ThreadingMode#DEDICATED} gives the sender and receiver their
@@ -154,7 +154,7 @@ public final class EmbeddedMediaDriver implements AutoCloseable
         for (final File candidate : candidates)
         {
             final long pid = pidOf(candidate.getName());
-            if (pid < 0 || pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent())
+            if (pid < 0 || ProcessHandle.of(pid).isPresent())   // not ours, or its process (maybe this one) lives
             {
                 continue;
             }

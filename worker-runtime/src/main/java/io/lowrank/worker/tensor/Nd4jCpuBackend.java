@@ -77,7 +77,12 @@ public final class Nd4jCpuBackend implements Backend {
      * and the element-wise ops in the FloatKernels Java loops (same equations, within float rounding).
      */
     public Nd4jCpuBackend(DType dtype, int threads) {
-        this(dtype, threads, !Boolean.getBoolean(NATIVE_DISABLE_PROPERTY));
+        this(dtype, threads, nativeKernelsByDefault());
+    }
+
+    /** Whether backends use the native kernels unless told otherwise: not when -D{@value #NATIVE_DISABLE_PROPERTY}=true. */
+    public static boolean nativeKernelsByDefault() {
+        return !Boolean.getBoolean(NATIVE_DISABLE_PROPERTY);
     }
 
     /** As {@link #Nd4jCpuBackend(DType, int)}; nativeKernels=false keeps the float32 2:4 and fused element-wise operations in Java. */
