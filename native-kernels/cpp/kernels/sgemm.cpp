@@ -42,21 +42,73 @@ extern "C" void lr_ref_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int
     }
 }
 
-extern "C" int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-                         float* c, int64_t ldc, int max_threads) {
+namespace {
+int run_sgemm(const lr::GemmSpec& s) {
   switch (lr_get_isa()) {
 #if defined(LR_HAVE_AVX512_TU)
     case LR_ISA_AVX512:
-      return lr::sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+      return lr::sgemm_avx512(s);
 #endif
 #if defined(LR_HAVE_AVX2_TU)
     case LR_ISA_AVX2:
-      return lr::sgemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+      return lr::sgemm_avx2(s);
 #endif
     default:
-      return lr::sgemm_scalar(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, max_threads);
+      return lr::sgemm_scalar(s);
   }
+}
+
+lr::GemmSpec spec(int trans_a, int trans_b, bool along_k, int64_t m, int64_t n, int64_t k, float alpha,
+                  float beta, int parts, int max_threads) {
+  lr::GemmSpec s{};
+  s.trans_a = trans_a;
+  s.trans_b = trans_b;
+  s.along_k = along_k;
+  s.m = m;
+  s.n = n;
+  s.k = k;
+  s.alpha = alpha;
+  s.beta = beta;
+  s.parts = parts;
+  s.max_threads = max_threads;
+  return s;
+}
+}  // namespace
+
+extern "C" int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc, int max_threads) {
+  lr::GemmSpec s = spec(trans_a, trans_b, false, m, n, k, alpha, beta, 1, max_threads);
+  s.part[0] = {a, lda, b, ldb, c, ldc, n};
+  return run_sgemm(s);
+}
+
+extern "C" int lr_sgemm_shared_a(int trans_a, int trans_b, int64_t m, int64_t k, float alpha,
+                                  const float* a, int64_t lda, int parts, const int64_t* n,
+                                  const float* const* b, const int64_t* ldb, float beta,
+                                  float* const* c, const int64_t* ldc, int max_threads) {
+  if (parts < 1 || parts > LR_SGEMM_MAX_PARTS) return -2;
+  lr::GemmSpec s = spec(trans_a, trans_b, false, m, 0, k, alpha, beta, parts, max_threads);
+  for (int g = 0; g < parts; ++g) {
+    if (n[g] < 0) return -2;
+    s.part[g] = {a, lda, b[g], ldb[g], c[g], ldc[g], n[g]};
+    s.n += n[g];
+  }
+  return run_sgemm(s);
+}
+
+extern "C" int lr_sgemm_sum_k(int trans_a, int trans_b, int64_t m, int64_t n, int parts,
+                               const int64_t* k, float alpha, const float* const* a,
+                               const int64_t* lda, const float* const* b, const int64_t* ldb,
+                               float beta, float* c, int64_t ldc, int max_threads) {
+  if (parts < 1 || parts > LR_SGEMM_MAX_PARTS) return -2;
+  lr::GemmSpec s = spec(trans_a, trans_b, true, m, n, 0, alpha, beta, parts, max_threads);
+  for (int g = 0; g < parts; ++g) {
+    if (k[g] < 0) return -2;
+    s.part[g] = {a[g], lda[g], b[g], ldb[g], c, ldc, k[g]};
+    s.k += k[g];
+  }
+  return run_sgemm(s);
 }
 #endif  // LR_ISA == 0
 
@@ -136,9 +188,10 @@ inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd)
 }
 #endif
 
-// op(A)[i0 + i, p0 + p] -> ap[(i / MR) * MR * kc + p * MR + i % MR], rows past mc zero
-void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* ap) {
-  for (int64_t ir = 0; ir < mc; ir += MR, ap += MR * kc) {
+// op(A)[i0 + i, p0 + p] -> ap[(i / MR) * MR * kcs + p * MR + i % MR], rows past mc zero; kcs >= kc
+// is the depth of the whole slice when this packs only part of it (a part of a k-sum)
+void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t kcs, float* ap) {
+  for (int64_t ir = 0; ir < mc; ir += MR, ap += MR * kcs) {
     const int64_t mr = imin(MR, mc - ir);
     if (!a.t) {
 #if LR_ISA > 0
@@ -168,41 +221,38 @@ void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, fl
   }
 }
 
-// op(B)[p0 + p, j0 + j] -> bp[(j / NR) * NR * kc + p * NR + j % NR], columns past nc zero
-void pack_b(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* bp) {
-  for (int64_t jr = 0; jr < nc; jr += NR, bp += NR * kc) {
-    const int64_t nr = imin(NR, nc - jr);
-    if (!b.t) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b.p + (p0 + p) * b.ld + j0 + jr;
-        float* dst = bp + p * NR;
-        if (nr == NR) {
-          for (int v = 0; v < NV; ++v) V::store(dst + v * V::W, V::load(src + v * V::W));
-        } else {
-          int64_t j = 0;
-          for (; j < nr; ++j) dst[j] = src[j];
-          for (; j < NR; ++j) dst[j] = 0.0f;
-        }
+// op(B)[p0 + p, j0 + j] -> bp[p * NR + j] for one micro-panel of nr <= NR columns, the rest zero
+void pack_b_panel(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
+  if (!b.t) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = b.p + (p0 + p) * b.ld + j0;
+      float* dst = bp + p * NR;
+      if (nr == NR) {
+        for (int v = 0; v < NV; ++v) V::store(dst + v * V::W, V::load(src + v * V::W));
+      } else {
+        int64_t j = 0;
+        for (; j < nr; ++j) dst[j] = src[j];
+        for (; j < NR; ++j) dst[j] = 0.0f;
       }
-    } else {
-      int64_t j = 0;
-#if LR_ISA > 0
-      for (; j + 8 <= nr; j += 8) {  // 8 columns of op(B) = 8 rows of B at a time
-        const float* src = b.p + (j0 + jr + j) * b.ld + p0;
-        int64_t p = 0;
-        for (; p + 8 <= kc; p += 8) transpose8x8(src + p, b.ld, bp + p * NR + j, NR);
-        for (; p < kc; ++p)
-          for (int64_t jj = 0; jj < 8; ++jj) bp[p * NR + j + jj] = src[jj * b.ld + p];
-      }
-#endif
-      for (; j < nr; ++j) {
-        const float* src = b.p + (j0 + jr + j) * b.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = src[p];
-      }
-      for (j = nr; j < NR; ++j)
-        for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = 0.0f;
     }
+    return;
   }
+  int64_t j = 0;
+#if LR_ISA > 0
+  for (; j + 8 <= nr; j += 8) {  // 8 columns of op(B) = 8 rows of B at a time
+    const float* src = b.p + (j0 + j) * b.ld + p0;
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) transpose8x8(src + p, b.ld, bp + p * NR + j, NR);
+    for (; p < kc; ++p)
+      for (int64_t jj = 0; jj < 8; ++jj) bp[p * NR + j + jj] = src[jj * b.ld + p];
+  }
+#endif
+  for (; j < nr; ++j) {
+    const float* src = b.p + (j0 + j) * b.ld + p0;
+    for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = src[p];
+  }
+  for (j = nr; j < NR; ++j)
+    for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = 0.0f;
 }
 
 // C tile [mr, nr] (mr <= MR, nr <= NR) = alpha * op(A) Bp + (read_c ? beta * C : 0), with the
@@ -275,18 +325,70 @@ struct PackBuffers {
 };
 thread_local PackBuffers t_pack;
 
+// A (grouped) product on the blocking's coordinates. Along n, part g owns the virtual columns
+// [start[g], start[g + 1]): its n_g rounded up to NR, so no micro-panel spans two parts (and the
+// pad columns are never stored). Along k, part g owns the summed k's rows [start[g], start[g + 1])
+// and a k slice may span parts: B is packed row segment by row segment and A is then packed too
+// (in place, a micro-tile would need one A pointer per part).
 struct Problem {
-  Operand a, b;
-  int64_t k;
+  bool along_k;
+  int parts;
+  Operand a[LR_SGEMM_MAX_PARTS], b[LR_SGEMM_MAX_PARTS];
+  float* c[LR_SGEMM_MAX_PARTS];
+  int64_t ldc[LR_SGEMM_MAX_PARTS];
+  int64_t extent[LR_SGEMM_MAX_PARTS];
+  int64_t start[LR_SGEMM_MAX_PARTS + 1];
+  int64_t k;        // summed k (along k) or the shared k
   int64_t kc, nc;   // slice depth and B block width (kc * nc <= B_BLOCK: the packing buffer)
   float alpha, beta;
-  float* c;
-  int64_t ldc;
   bool a_in_place;  // micro-tiles read op(A) where it lies; only a ragged last panel is packed
+
+  // the part owning virtual index v (a column along n, a row of the summed k along k)
+  int part_of(int64_t v) const {
+    int g = 0;
+    while (g + 1 < parts && v >= start[g + 1]) ++g;
+    return g;
+  }
 };
 
+// op(B)[pc:pc+kc, jc:jc+nc] of the virtual B into NR-column micro-panels at bp (panel jr at
+// bp + jr * kc)
+void pack_b(const Problem& g, int64_t pc, int64_t kc, int64_t jc, int64_t nc, float* bp) {
+  if (!g.along_k) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      const int q = g.part_of(jc + jr);
+      const int64_t j0 = jc + jr - g.start[q];
+      pack_b_panel(g.b[q], pc, kc, j0, imin(NR, g.extent[q] - j0), bp + jr * kc);
+    }
+    return;
+  }
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int64_t nr = imin(NR, nc - jr);
+    for (int64_t p = pc; p < pc + kc;) {   // row segments of the parts this slice spans
+      const int q = g.part_of(p);
+      const int64_t len = imin(pc + kc, g.start[q + 1]) - p;
+      pack_b_panel(g.b[q], p - g.start[q], len, jc + jr, nr, bp + jr * kc + (p - pc) * NR);
+      p += len;
+    }
+  }
+}
+
+// op(A)[i0:i0+mc, pc:pc+kc] of the virtual A into micro-panels at ap
+void pack_a_block(const Problem& g, int64_t i0, int64_t mc, int64_t pc, int64_t kc, float* ap) {
+  if (!g.along_k) {
+    pack_a(g.a[0], i0, mc, pc, kc, kc, ap);
+    return;
+  }
+  for (int64_t p = pc; p < pc + kc;) {
+    const int q = g.part_of(p);
+    const int64_t len = imin(pc + kc, g.start[q + 1]) - p;
+    pack_a(g.a[q], i0, mc, p - g.start[q], len, kc, ap + (p - pc) * MR);
+    p += len;
+  }
+}
+
 // C[ic:ic+mc, jc:jc+nc] (+)= op(A)[ic:ic+mc, pc:pc+kc] Bp for one packed B block bp (the k slice
-// pc of columns jc..); ap: room for a packed A block.
+// pc of virtual columns jc..); ap: room for a packed A block.
 void sweep_block(const Problem& g, int64_t ic, int64_t mc, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
                  const float* bp, float* ap) {
   const bool first = pc == 0;
@@ -294,30 +396,41 @@ void sweep_block(const Problem& g, int64_t ic, int64_t mc, int64_t pc, int64_t k
   const bool read_c = !first || g.beta != 0.0f;
   // micro-panels [0, full) are read in place when a_in_place, the rest from ap
   const int64_t full = g.a_in_place ? mc / MR * MR : 0;
-  if (full < mc) pack_a(g.a, ic + full, mc - full, pc, kc, ap + full * kc);
-  for (int64_t jr = 0; jr < nc; jr += NR)
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      float* const ct = g.c + (ic + ir) * g.ldc + jc + jr;
-      const int64_t mr = imin(MR, mc - ir), nr = imin(NR, nc - jr);
-      if (ir >= full)
-        micro_tile<false>(kc, ap + ir * kc, MR, bp + jr * kc, ct, g.ldc, mr, nr, g.alpha, beta, read_c);
-      else if (g.a.t)
-        micro_tile<false>(kc, g.a.p + pc * g.a.ld + ic + ir, g.a.ld, bp + jr * kc, ct, g.ldc, mr, nr,
-                          g.alpha, beta, read_c);
-      else
-        micro_tile<true>(kc, g.a.p + (ic + ir) * g.a.ld + pc, g.a.ld, bp + jr * kc, ct, g.ldc, mr, nr,
-                         g.alpha, beta, read_c);
+  if (full < mc) pack_a_block(g, ic + full, mc - full, pc, kc, ap + full * kc);
+  const Operand& a = g.a[0];
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    int q = 0;
+    int64_t j0 = jc + jr, nr = imin(NR, nc - jr);
+    if (!g.along_k) {
+      q = g.part_of(jc + jr);
+      j0 -= g.start[q];
+      nr = imin(NR, g.extent[q] - j0);
     }
+    float* const cq = g.c[q] + j0;
+    const int64_t ldc = g.ldc[q];
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      float* const ct = cq + (ic + ir) * ldc;
+      const int64_t mr = imin(MR, mc - ir);
+      if (ir >= full)
+        micro_tile<false>(kc, ap + ir * kc, MR, bp + jr * kc, ct, ldc, mr, nr, g.alpha, beta, read_c);
+      else if (a.t)
+        micro_tile<false>(kc, a.p + pc * a.ld + ic + ir, a.ld, bp + jr * kc, ct, ldc, mr, nr, g.alpha,
+                          beta, read_c);
+      else
+        micro_tile<true>(kc, a.p + (ic + ir) * a.ld + pc, a.ld, bp + jr * kc, ct, ldc, mr, nr, g.alpha,
+                         beta, read_c);
+    }
+  }
 }
 
-// C[m0:m1, n0:n1] on the calling thread
+// C[m0:m1, n0:n1] (virtual columns) on the calling thread
 void gemm_slice(const Problem& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* ap,
                 float* bp) {
   for (int64_t jc = n0; jc < n1; jc += g.nc) {
     const int64_t nc = imin(g.nc, n1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += g.kc) {
       const int64_t kc = imin(g.kc, g.k - pc);
-      pack_b(g.b, pc, kc, jc, nc, bp);
+      pack_b(g, pc, kc, jc, nc, bp);
       for (int64_t ic = m0; ic < m1; ic += MC) sweep_block(g, ic, imin(MC, m1 - ic), pc, kc, jc, nc, bp, ap);
     }
   }
@@ -331,22 +444,49 @@ void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
 
 }  // namespace
 
-int lr::LR_SUFFIX(sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-                         float* c, int64_t ldc, int max_threads) {
+int lr::LR_SUFFIX(sgemm)(const lr::GemmSpec& s) {
+  const int64_t m = s.m;
+  Problem g{};
+  g.along_k = s.along_k;
+  g.parts = s.parts;
+  g.alpha = s.alpha;
+  g.beta = s.beta;
+  int64_t n = 0;   // virtual columns
+  g.start[0] = 0;
+  for (int q = 0; q < s.parts; ++q) {
+    const lr::GemmPart& p = s.part[q];
+    g.a[q] = {p.a, p.lda, s.trans_a != 0};
+    g.b[q] = {p.b, p.ldb, s.trans_b != 0};
+    g.c[q] = p.c;
+    g.ldc[q] = p.ldc;
+    g.extent[q] = p.extent;
+    g.start[q + 1] = g.start[q] + (s.along_k ? p.extent : (p.extent + NR - 1) / NR * NR);
+  }
+  if (s.along_k) {
+    n = s.n;
+    g.k = g.start[s.parts];
+  } else {
+    n = g.start[s.parts];
+    g.k = s.k;
+  }
   if (m <= 0 || n <= 0) return 0;
-  if (k <= 0) {
-    scale_c(c, ldc, m, n, beta);
+  if (g.k <= 0) {
+    if (s.along_k) scale_c(g.c[0], g.ldc[0], m, n, s.beta);
+    else
+      for (int q = 0; q < s.parts; ++q) scale_c(g.c[q], g.ldc[q], m, g.extent[q], s.beta);
     return 0;
   }
-  const int64_t kc = m * n >= C_LARGE && k <= KC_ONE ? k : KC;
-  const int64_t nc = imax(NR, B_BLOCK / kc / NR * NR);
+  const int64_t n_real = s.along_k ? n : s.n;   // without the parts' pad columns
+  const int64_t k = g.k;
+  g.kc = m * n_real >= C_LARGE && k <= KC_ONE ? k : KC;
+  g.nc = imax(NR, B_BLOCK / g.kc / NR * NR);
   const int a_mode = g_sgemm_a_mode.load(std::memory_order_relaxed);
   // op(A) in place by default: packing it cost more than it saved at every shape of a training
-  // step (sgemm_bench, 2 threads: 0-13% faster in place, e.g. dA = x'dh 0.96 -> 0.84 ms).
-  const bool a_in_place = a_mode != LR_SGEMM_A_PACKED;
-  int nt = lr::threads_for((double)m * (double)n * (double)k);
-  if (max_threads > 0 && nt > max_threads) nt = max_threads;
+  // step (sgemm_bench, 2 threads: 0-13% faster in place, e.g. dA = x'dh 0.96 -> 0.84 ms). A k-sum
+  // of several parts packs it (a micro-tile reads one A).
+  g.a_in_place = a_mode != LR_SGEMM_A_PACKED && !(s.along_k && s.parts > 1);
+  int nt = lr::threads_for((double)m * (double)n_real * (double)k);
+  if (s.max_threads > 0 && nt > s.max_threads) nt = s.max_threads;
   // Each thread takes a contiguous slice of m or n, cut at micro-tile boundaries, and goes through
   // all of the other operand: packs all of B (k x n) when m is split, reads all of A (m x k) when
   // n is. Splitting the larger of m and n does that for the smaller operand (dB = z^T dy at
@@ -357,7 +497,6 @@ int lr::LR_SUFFIX(sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
   const int64_t tiles = split_m ? tiles_m : tiles_n;
   if (nt > tiles) nt = (int)tiles;
   if (nt < 1) nt = 1;
-  const Problem g{{a, lda, trans_a != 0}, {b, ldb, trans_b != 0}, k, kc, nc, alpha, beta, c, ldc, a_in_place};
   auto run = [&g](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     if (!t_pack.ensure()) return false;
     gemm_slice(g, m0, m1, n0, n1, t_pack.a, t_pack.b);

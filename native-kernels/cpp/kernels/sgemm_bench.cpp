@@ -5,6 +5,10 @@
 // Runs are interleaved (one of each per rep) and the median of LOWRANK_BENCH_REPS (default 7)
 // is reported.
 // Threads: LOWRANK_BENCH_THREADS, else OMP_NUM_THREADS. One shape: LOWRANK_BENCH_SHAPE=i.
+// Then the grouped products of projections that share an input (q/k/v, gate/up): the parts one
+// call each against one lr_sgemm_shared_a / lr_sgemm_sum_k call, each timing after a 64 MiB
+// write that evicts the operands, as in a training step (where the last touch of x or dx was
+// several products earlier). LOWRANK_BENCH_GROUPED=0 skips them, =only runs only them.
 #include "bench_util.h"
 #include "test_util.h"
 
@@ -24,6 +28,75 @@ const GemmShape kGemmShapes[] = {
     {"350m dx=dhA'", 0, 1, 1024, 1024, 256, 0},   {"attn s=qk' 64", 0, 1, 64, 192, 64, 1},
     {"attn o=pv 64", 0, 0, 64, 64, 192, 1},       {"attn dk=ds'q", 1, 0, 64, 64, 192, 1},
 };
+// A grouped product and its parts as separate products: shared_a (C_g = op(A) op(B_g), parts along
+// n) or sum_k (C = sum_g op(A_g) op(B_g), parts along k)
+struct GroupShape {
+  const char* name;
+  int sum_k, ta, tb;
+  int64_t m, other, ext;  // parts of extent ext: n_g along n (other = k) or k_g along k (other = n)
+  int parts;
+};
+const GroupShape kGroupShapes[] = {
+    {"60m qkv h=xA", 0, 0, 0, 2048, 512, 128, 3},     {"60m qkv dA=x'dh", 0, 1, 0, 512, 2048, 128, 3},
+    {"60m qkv dx=dhA'", 1, 0, 1, 2048, 512, 128, 3},  {"60m gate/up h=xA", 0, 0, 0, 2048, 512, 128, 2},
+    {"60m gate/up dA", 0, 1, 0, 512, 2048, 128, 2},   {"60m gate/up dx", 1, 0, 1, 2048, 512, 128, 2},
+    {"350m qkv h=xA", 0, 0, 0, 1024, 1024, 256, 3},   {"350m qkv dA", 0, 1, 0, 1024, 1024, 256, 3},
+    {"350m qkv dx", 1, 0, 1, 1024, 1024, 256, 3},     {"60m full qkv y=xW'", 0, 0, 1, 2048, 512, 512, 3},
+    {"60m full qkv dx=dyW", 1, 0, 0, 2048, 512, 512, 3},
+};
+
+void grouped_bench(int th, int reps) {
+  printf("\ngrouped products, operands evicted before each call (64 MiB write), median of %d, threads %d\n", reps, th);
+  printf("%-20s %-8s %2s %5s %5s %5s %5s | %8s %8s %7s\n", "group", "kind", "op", "m", "other", "ext", "parts",
+         "parts ms", "group ms", "speedup");
+  std::vector<float> evict((size_t)16 << 20);
+  lrt::Rng rng(9);
+  for (const GroupShape& s : kGroupShapes) {
+    const int P = s.parts;
+    const int64_t n = s.sum_k ? s.other : s.ext, k = s.sum_k ? s.ext : s.other;
+    std::vector<std::vector<float>> as, bs, cs;
+    for (int g = 0; g < P; ++g) {
+      if (s.sum_k || g == 0) as.push_back(lrt::randn((size_t)(s.m * k), rng, 1.0f));
+      bs.push_back(lrt::randn((size_t)(k * n), rng, 1.0f));
+      if (!s.sum_k || g == 0) cs.push_back(std::vector<float>((size_t)(s.m * n)));
+    }
+    const int64_t lda = s.ta ? s.m : k, ldb = s.tb ? k : n, ldc = n;
+    std::vector<const float*> ap, bp;
+    std::vector<float*> cp;
+    std::vector<int64_t> ext(P, s.ext), ldas(P, lda), ldbs(P, ldb), ldcs(P, ldc);
+    for (int g = 0; g < P; ++g) {
+      ap.push_back(as[s.sum_k ? g : 0].data());
+      bp.push_back(bs[g].data());
+      cp.push_back(cs[s.sum_k ? 0 : g].data());
+    }
+    auto parts = [&] {
+      for (int g = 0; g < P; ++g)
+        lr_sgemm(s.ta, s.tb, s.m, n, k, 1.0f, ap[g], lda, bp[g], ldb, s.sum_k && g > 0 ? 1.0f : 0.0f, cp[g], ldc, th);
+    };
+    auto group = [&] {
+      if (s.sum_k)
+        lr_sgemm_sum_k(s.ta, s.tb, s.m, n, P, ext.data(), 1.0f, ap.data(), ldas.data(), bp.data(), ldbs.data(), 0.0f,
+                       cp[0], ldc, th);
+      else
+        lr_sgemm_shared_a(s.ta, s.tb, s.m, k, 1.0f, ap[0], lda, P, ext.data(), bp.data(), ldbs.data(), 0.0f,
+                          cp.data(), ldcs.data(), th);
+    };
+    std::vector<double> tp, tg;
+    for (int r = -2; r < reps; ++r)
+      for (int which = 0; which < 2; ++which) {
+        for (size_t i = 0; i < evict.size(); i += 16) evict[i] = (float)r;
+        const double t0 = lrb::now_ms();
+        if (which == 0) parts(); else group();
+        const double t = lrb::now_ms() - t0;
+        if (r >= 0) (which == 0 ? tp : tg).push_back(t);
+      }
+    std::sort(tp.begin(), tp.end());
+    std::sort(tg.begin(), tg.end());
+    const double mp = tp[tp.size() / 2], mg = tg[tg.size() / 2];
+    printf("%-20s %-8s %c%c %5ld %5ld %5ld %5d | %8.3f %8.3f %6.2fx\n", s.name, s.sum_k ? "sum_k" : "shared_a",
+           s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', (long)s.m, (long)s.other, (long)s.ext, P, mp, mg, mp / mg);
+  }
+}
 }  // namespace
 
 int main() {
@@ -37,8 +110,10 @@ int main() {
          "thr", "ours ms", "packA ms", "inplA ms", "avx2 ms", "blas ms", "speedup", "GFLOP/s", "blas");
   lrt::Rng rng(5);
   int idx = -1;
+  const char* grouped = getenv("LOWRANK_BENCH_GROUPED");
+  const bool grouped_only = grouped && strcmp(grouped, "only") == 0;
   for (const auto& s : kGemmShapes) {
-    if (++idx != only && only >= 0) continue;
+    if ((++idx != only && only >= 0) || grouped_only) continue;
     const int t = s.one_thread ? 1 : th;
     std::vector<float> a = lrt::randn((size_t)s.m * s.k, rng, 1.0f), b = lrt::randn((size_t)s.k * s.n, rng, 1.0f);
     std::vector<float> c((size_t)s.m * s.n);
@@ -71,5 +146,6 @@ int main() {
            t_b > 0 ? t_b / t_o : 0.0, gf / t_o,
            t_b > 0 ? gf / t_b : 0.0);
   }
+  if (only < 0 && !(grouped && grouped[0] == '0')) grouped_bench(th, reps);
   return 0;
 }

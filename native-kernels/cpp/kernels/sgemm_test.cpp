@@ -7,6 +7,9 @@
 // (C starts as NaN), beta = 1 accumulates, beta = 0.5 scales; padding columns (ld > n) and the
 // element after C stay untouched. Each in every op(A) mode: packed, read in place (its ragged
 // last micro-panel packed) and the per-product default.
+// The grouped products (lr_sgemm_shared_a: parts along n sharing op(A); lr_sgemm_sum_k: parts
+// along k summed into one C) against the reference run part by part, with parts of widths that
+// are not multiples of the micro-tile, empty parts, and k slices that span parts.
 #include "test_util.h"
 
 using namespace lrt;
@@ -15,6 +18,130 @@ namespace {
 struct Case {
   int64_t m, n, k;
 };
+// A [rows, cols] with ld >= cols, NaN-free random values; C-side padding set to the sentinel
+struct Mat {
+  int64_t rows, cols, ld;
+  std::vector<float> v;
+  Mat(int64_t r, int64_t c, Rng& rng) : rows(r), cols(c), ld(c + rng.below(3)), v(randn((size_t)(r * ld + 1), rng, 1.0f)) {}
+};
+
+constexpr float kSentinel = -777.0f;
+
+// C [m, n] for a product: padding columns and the element after C hold the sentinel; beta = 0
+// starts C as NaN (it must not be read)
+Mat c_matrix(int64_t m, int64_t n, float beta, Rng& rng) {
+  Mat c(m, n, rng);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < c.ld; ++j)
+      c.v[i * c.ld + j] = j >= n ? kSentinel : beta == 0.0f ? NAN : c.v[i * c.ld + j];
+  c.v.back() = kSentinel;
+  return c;
+}
+
+bool pad_intact(const Mat& c) {
+  bool ok = c.v.back() == kSentinel;
+  for (int64_t i = 0; i < c.rows; ++i)
+    for (int64_t j = c.cols; j < c.ld; ++j) ok &= c.v[i * c.ld + j] == kSentinel;
+  return ok;
+}
+
+double grouped(Counter& C, Rng& rng) {
+  double worst = 0;
+  // extents of the parts (n_g along n, k_g along k) and the shared dimensions
+  struct GroupCase {
+    int64_t m, other;
+    std::vector<int64_t> ext;
+  };
+  const GroupCase cases[] = {{37, 65, {128}},          {64, 96, {128, 128, 128}}, {29, 300, {5, 0, 33, 16}},
+                             {130, 70, {100, 300, 250}}, {9, 17, {1, 2, 3, 4, 5, 6, 7, 8}},
+                             {520, 513, {128, 128}}};
+  for (const GroupCase& gc : cases)
+    for (int along_k = 0; along_k < 2; ++along_k)
+      for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb)
+          for (float beta : {0.0f, 1.0f, 0.5f}) {
+            const float alpha = beta == 0.5f ? 0.7f : 1.0f;
+            const int parts = (int)gc.ext.size();
+            const int64_t m = gc.m;
+            // along n: shared k = other, part g is n_g wide; along k: shared n = other, part g is k_g deep
+            std::vector<Mat> as, bs, cs;
+            std::vector<int64_t> n(parts), k(parts), lda(parts), ldb(parts), ldc(parts);
+            for (int g = 0; g < parts; ++g) {
+              n[g] = along_k ? gc.other : gc.ext[g];
+              k[g] = along_k ? gc.ext[g] : gc.other;
+              if (along_k || g == 0) as.emplace_back(ta ? k[g] : m, ta ? m : k[g], rng);
+              bs.emplace_back(tb ? n[g] : k[g], tb ? k[g] : n[g], rng);
+              if (!along_k || g == 0) cs.push_back(c_matrix(m, n[g], beta, rng));
+            }
+            std::vector<const float*> ap, bp;
+            std::vector<float*> cp;
+            for (int g = 0; g < parts; ++g) {
+              const Mat& a = as[along_k ? g : 0];
+              ap.push_back(a.v.data());
+              lda[g] = a.ld;
+              bp.push_back(bs[g].v.data());
+              ldb[g] = bs[g].ld;
+            }
+            // reference: part by part (along k: the first with beta, the rest accumulating)
+            std::vector<Mat> ref = cs;
+            for (int g = 0; g < parts; ++g) {
+              Mat& r = ref[along_k ? 0 : g];
+              lr_ref_sgemm(ta, tb, m, n[g], k[g], alpha, ap[g], lda[g], bp[g], ldb[g],
+                           along_k && g > 0 ? 1.0f : beta, r.v.data(), r.ld);
+            }
+            for (int isa : isas()) {
+              lr_set_isa(isa);
+              for (int th : {1, 2, 3})
+                for (int mode : {LR_SGEMM_A_AUTO, LR_SGEMM_A_PACKED, LR_SGEMM_A_IN_PLACE}) {
+                  lr_set_num_threads(th);
+                  lr_sgemm_set_a_mode(mode);
+                  std::vector<Mat> out = cs;
+                  cp.clear();
+                  for (int g = 0; g < (int)out.size(); ++g) {
+                    cp.push_back(out[g].v.data());
+                    ldc[g] = out[g].ld;
+                  }
+                  const int rc = along_k ? lr_sgemm_sum_k(ta, tb, m, gc.other, parts, k.data(), alpha, ap.data(),
+                                                          lda.data(), bp.data(), ldb.data(), beta, cp[0], ldc[0], 0)
+                                         : lr_sgemm_shared_a(ta, tb, m, gc.other, alpha, ap[0], lda[0], parts,
+                                                             n.data(), bp.data(), ldb.data(), beta, cp.data(),
+                                                             ldc.data(), 0);
+                  lr_sgemm_set_a_mode(LR_SGEMM_A_AUTO);
+                  double e = 0;
+                  bool pad = true;
+                  for (size_t g = 0; g < out.size(); ++g) {
+                    if (out[g].cols > 0 && m > 0)
+                      e = std::max(e, rel_err_2d(out[g].v.data(), ref[g].v.data(), m, out[g].cols, out[g].ld));
+                    pad &= pad_intact(out[g]);
+                  }
+                  char buf[240];
+                  snprintf(buf, sizeof buf,
+                           "sgemm %s %c%c m %ld other %ld parts %d beta %g isa %s threads %d A mode %d: rc %d rel "
+                           "err %.3g pad %d",
+                           along_k ? "sum_k" : "shared_a", ta ? 'T' : 'N', tb ? 'T' : 'N', (long)m, (long)gc.other,
+                           parts, beta, lr_isa_name(isa), th, mode, rc, e, pad);
+                  C.check(rc == 0 && e <= 1e-5 && pad, buf);
+                  worst = std::max(worst, e);
+                }
+            }
+          }
+  // parts outside 1..LR_SGEMM_MAX_PARTS are refused before anything is touched
+  {
+    int64_t ext[LR_SGEMM_MAX_PARTS + 1] = {}, ld[LR_SGEMM_MAX_PARTS + 1] = {};
+    const float* ptr[LR_SGEMM_MAX_PARTS + 1] = {};
+    float* cptr[LR_SGEMM_MAX_PARTS + 1] = {};
+    float c = 1.0f;
+    for (int parts : {0, LR_SGEMM_MAX_PARTS + 1}) {
+      C.check(lr_sgemm_shared_a(0, 0, 1, 1, 1.0f, &c, 1, parts, ext, ptr, ld, 0.0f, cptr, ld, 0) == -2,
+              "shared_a refuses parts outside 1..max");
+      C.check(lr_sgemm_sum_k(0, 0, 1, 1, parts, ext, 1.0f, ptr, ld, ptr, ld, 0.0f, &c, 1, 0) == -2,
+              "sum_k refuses parts outside 1..max");
+    }
+    C.check(c == 1.0f, "a refused grouped product writes nothing");
+  }
+  lr_set_num_threads(2);
+  return worst;
+}
 }  // namespace
 
 int main() {
@@ -79,6 +206,7 @@ int main() {
     lr_sgemm(0, 0, 1, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.5f, c.data() + 2, 2, 0);
     C.check(c[0] == 0.0f && c[1] == 0.0f && c[2] == 1.5f && c[3] == 2.0f, "k = 0 scales C by beta");
   }
+  worst = std::max(worst, grouped(C, rng));
   lr_set_isa(lr_cpu_isa());
   printf("sgemm worst relative error %.3g (bound 1e-5)\n", worst);
   return C.finish("sgemm_test");

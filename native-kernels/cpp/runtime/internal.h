@@ -80,13 +80,31 @@ LR_DECLARE_ISA_VARIANTS(causal_softmax, (float* p, int64_t n, int64_t ldp))
 LR_DECLARE_ISA_VARIANTS(causal_softmax_backward,
                         (const float* p, int64_t ldp, float* dp, int64_t lddp, int64_t n))
 
-// dense products (kernels/sgemm.cpp); 0, or -1 when a packing buffer could not be allocated
-#define LR_SGEMM_PARAMS                                                                          \
-  (int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,    \
-   int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int max_threads)
-int sgemm_scalar LR_SGEMM_PARAMS;
-int sgemm_avx2 LR_SGEMM_PARAMS;
-int sgemm_avx512 LR_SGEMM_PARAMS;
+// dense products (kernels/sgemm.cpp). A plain product is one part along n. Along n, the parts
+// share op(A) (part[0].a) and each has its own B, C and extent n_g; along k, they share C
+// (part[0].c) and each has its own A, B and extent k_g; m and the other extent are the spec's.
+struct GemmPart {
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  int64_t extent;
+};
+struct GemmSpec {
+  int trans_a, trans_b;
+  bool along_k;
+  int64_t m, n, k;   // along n: k; along k: n (the parts' extents give the other)
+  float alpha, beta;
+  int parts;
+  GemmPart part[LR_SGEMM_MAX_PARTS];
+  int max_threads;
+};
+// 0, or -1 when a packing buffer could not be allocated
+int sgemm_scalar(const GemmSpec& s);
+int sgemm_avx2(const GemmSpec& s);
+int sgemm_avx512(const GemmSpec& s);
 // lr_sgemm_set_a_mode's value (LR_SGEMM_A_*)
 extern std::atomic<int> g_sgemm_a_mode;
 

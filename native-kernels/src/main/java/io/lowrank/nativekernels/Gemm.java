@@ -54,11 +54,118 @@ public final class Gemm {
     }
   }
 
+  /** Most parts of one grouped product ({@link #sgemmSharedA}, {@link #sgemmSumK}). */
+  public static final int MAX_PARTS = 8;
+
+  /**
+   * Projections that share an input, in one call: C_g[m, n_g] = alpha op(A)[m, k] op(B_g)[k, n_g]
+   * + beta C_g for g &lt; parts, where part g is {@code n[g], b[g], ldb[g], c[g], ldc[g]}. op(A)
+   * is read once per block for all parts instead of once per part. Arrays may be longer than
+   * parts; the rest as {@link #sgemm}.
+   */
+  public static void sgemmSharedA(boolean transA, boolean transB, int m, int k, float alpha, long a, int lda,
+      int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int maxThreads) {
+    checkParts(parts, n, b, ldb, c, ldc);
+    if (m < 0 || k < 0) {
+      throw new IllegalArgumentException("sgemm shared A: negative dimension m=" + m + " k=" + k);
+    }
+    checkLd("lda", lda, transA ? m : k);
+    long total = 0;
+    for (int g = 0; g < parts; g++) {
+      checkPart(g, "n", n[g], "ldb", ldb[g], transB ? k : n[g], b[g], k > 0);
+      checkPart(g, "n", n[g], "ldc", ldc[g], n[g], 1, false);
+      if (c[g] == 0 && m > 0 && n[g] > 0) {
+        throw new IllegalArgumentException("sgemm shared A: null C of part " + g);
+      }
+      total += n[g];
+    }
+    if (m == 0 || total == 0) {
+      return;
+    }
+    if (k > 0 && a == 0) {
+      throw new IllegalArgumentException("sgemm shared A: null A");
+    }
+    requireLibrary();
+    result(nSgemmSharedA(transA, transB, m, k, alpha, a, lda, parts, n, b, ldb, beta, c, ldc, maxThreads));
+  }
+
+  /**
+   * The gradient into an input that several projections share, in one call: C[m, n] = alpha
+   * sum_g op(A_g)[m, k_g] op(B_g)[k_g, n] + beta C, where part g is {@code k[g], a[g], lda[g],
+   * b[g], ldb[g]}. C is read and written once per k slice of the summed k instead of once per
+   * part. Arrays may be longer than parts; the rest as {@link #sgemm}.
+   */
+  public static void sgemmSumK(boolean transA, boolean transB, int m, int n, int parts, long[] k, float alpha,
+      long[] a, long[] lda, long[] b, long[] ldb, float beta, long c, int ldc, int maxThreads) {
+    checkParts(parts, k, a, lda, b, ldb);
+    if (m < 0 || n < 0) {
+      throw new IllegalArgumentException("sgemm sum k: negative dimension m=" + m + " n=" + n);
+    }
+    checkLd("ldc", ldc, n);
+    for (int g = 0; g < parts; g++) {
+      checkPart(g, "k", k[g], "lda", lda[g], transA ? m : k[g], a[g], m > 0 && n > 0);
+      checkPart(g, "k", k[g], "ldb", ldb[g], transB ? k[g] : n, b[g], m > 0 && n > 0);
+    }
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (c == 0) {
+      throw new IllegalArgumentException("sgemm sum k: null C");
+    }
+    requireLibrary();
+    result(nSgemmSumK(transA, transB, m, n, parts, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads));
+  }
+
+  private static void checkParts(int parts, long[]... arrays) {
+    if (parts < 1 || parts > MAX_PARTS) {
+      throw new IllegalArgumentException("sgemm: " + parts + " parts, not 1.." + MAX_PARTS);
+    }
+    for (long[] x : arrays) {
+      if (x.length < parts) {
+        throw new IllegalArgumentException("sgemm: an array of " + x.length + " entries for " + parts + " parts");
+      }
+    }
+  }
+
+  private static void checkPart(int g, String extentName, long extent, String ldName, long ld, long cols, long address,
+      boolean used) {
+    if (extent < 0 || extent > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("sgemm: part " + g + " has " + extentName + " = " + extent);
+    }
+    if (ld < Math.max(1, cols)) {
+      throw new IllegalArgumentException("sgemm: part " + g + " " + ldName + " = " + ld + " < " + Math.max(1, cols) + " (the row width)");
+    }
+    if (used && extent > 0 && address == 0) {
+      throw new IllegalArgumentException("sgemm: null operand in part " + g);
+    }
+  }
+
+  private static void requireLibrary() {
+    if (!NativeLibrary.isAvailable()) {
+      throw new IllegalStateException("lowrank native kernels unavailable: " + NativeLibrary.unavailableReason());
+    }
+  }
+
+  private static void result(int rc) {
+    if (rc == -1) {
+      throw new OutOfMemoryError("lowrank native sgemm: could not allocate this thread's packing buffers");
+    }
+    if (rc != 0) {
+      throw new IllegalStateException("lowrank native sgemm: grouped product refused (code " + rc + ")");
+    }
+  }
+
   private static void checkLd(String name, int ld, int cols) {
     if (ld < Math.max(1, cols)) {
       throw new IllegalArgumentException("sgemm: " + name + " = " + ld + " < " + Math.max(1, cols) + " (the row width)");
     }
   }
+
+  private static native int nSgemmSharedA(boolean transA, boolean transB, long m, long k, float alpha, long a,
+      long lda, int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int maxThreads);
+
+  private static native int nSgemmSumK(boolean transA, boolean transB, long m, long n, int parts, long[] k,
+      float alpha, long[] a, long[] lda, long[] b, long[] ldb, float beta, long c, long ldc, int maxThreads);
 
   private static native int nSgemm(boolean transA, boolean transB, long m, long n, long k, float alpha,
       long a, long lda, long b, long ldb, float beta, long c, long ldc, int maxThreads);

@@ -61,6 +61,100 @@ class GemmNativeTest {
     }
   }
 
+  /**
+   * The grouped products through JNI (argument order, the part arrays) against the same parts as
+   * separate products: parts of 96, 40 and 7 columns (shared A) or depths (sum over k), every
+   * transposition, beta 0 and 0.5.
+   */
+  @ParameterizedTest
+  @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+  void groupedProductsMatchTheirParts(boolean ta, boolean tb) throws Exception {
+    assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
+    sun.misc.Unsafe u = TestData.unsafe();
+    SplittableRandom r = new SplittableRandom(ta ? (tb ? 1 : 2) : (tb ? 3 : 4));
+    int m = 45, other = 70, parts = 3;
+    long[] ext = {96, 40, 7};
+    java.util.List<Long> blocks = new java.util.ArrayList<>();
+    try {
+      for (boolean sumK : new boolean[] {false, true}) {
+        for (float beta : new float[] {0f, 0.5f}) {
+          long[] a = new long[parts], lda = new long[parts], b = new long[parts], ldb = new long[parts];
+          long[] c = new long[parts], ldc = new long[parts], cRef = new long[parts];
+          for (int g = 0; g < parts; g++) {
+            int n = sumK ? other : (int) ext[g], k = sumK ? (int) ext[g] : other;
+            lda[g] = (ta ? m : k) + 1;
+            ldb[g] = (tb ? k : n) + 2;
+            ldc[g] = n + 3;
+            a[g] = sumK || g == 0 ? random(u, r, (ta ? k : m) * lda[g], blocks) : a[0];
+            b[g] = random(u, r, (tb ? n : k) * ldb[g], blocks);
+            if (sumK && g > 0) {
+              c[g] = c[0];
+              cRef[g] = cRef[0];
+              ldc[g] = ldc[0];
+            } else {
+              c[g] = random(u, r, m * ldc[g], blocks);
+              cRef[g] = copy(u, c[g], m * ldc[g], blocks);
+            }
+          }
+          for (int g = 0; g < parts; g++) {   // reference: part by part (a sum: the first with beta)
+            int n = sumK ? other : (int) ext[g], k = sumK ? (int) ext[g] : other;
+            Gemm.sgemm(ta, tb, m, n, k, 0.75f, a[g], (int) lda[g], b[g], (int) ldb[g], sumK && g > 0 ? 1f : beta,
+                cRef[g], (int) ldc[g], 0);
+          }
+          if (sumK) {
+            Gemm.sgemmSumK(ta, tb, m, other, parts, ext, 0.75f, a, lda, b, ldb, beta, c[0], (int) ldc[0], 0);
+          } else {
+            Gemm.sgemmSharedA(ta, tb, m, other, 0.75f, a[0], (int) lda[0], parts, ext, b, ldb, beta, c, ldc, 0);
+          }
+          for (int g = 0; g < (sumK ? 1 : parts); g++) {
+            int n = sumK ? other : (int) ext[g];
+            double num = 0, den = 0;
+            for (long i = 0; i < m * ldc[g]; i++) {
+              double got = u.getFloat(c[g] + 4 * i), ref = u.getFloat(cRef[g] + 4 * i);
+              if (i % ldc[g] >= n) {
+                assertEquals(ref, got, "padding element " + i + " of part " + g + " was written");
+              }
+              num += (got - ref) * (got - ref);
+              den += ref * ref;
+            }
+            double rel = Math.sqrt(num / den);
+            assertTrue(rel <= 1e-5, "part " + g + " rel. error " + rel + " (sumK=" + sumK + " ta=" + ta + " tb=" + tb + " beta=" + beta + ")");
+          }
+        }
+      }
+    } finally {
+      for (long p : blocks) u.freeMemory(p);
+    }
+  }
+
+  private static long random(sun.misc.Unsafe u, SplittableRandom r, long floats, java.util.List<Long> blocks) {
+    long p = u.allocateMemory(4 * floats);
+    blocks.add(p);
+    for (long i = 0; i < floats; i++) u.putFloat(p + 4 * i, (float) r.nextGaussian());
+    return p;
+  }
+
+  private static long copy(sun.misc.Unsafe u, long from, long floats, java.util.List<Long> blocks) {
+    long p = u.allocateMemory(4 * floats);
+    blocks.add(p);
+    u.copyMemory(from, p, 4 * floats);
+    return p;
+  }
+
+  @Test
+  void badGroupedArgumentsAreRejectedBeforeTheNativeCall() {
+    Class<IllegalArgumentException> iae = IllegalArgumentException.class;
+    long p = 64L * 1024;   // never dereferenced
+    long[] two = {2, 2}, ptr = {p, p}, zero = {p, 0};
+    assertThrows(iae, () -> Gemm.sgemmSharedA(false, false, 2, 2, 1f, p, 2, 0, two, ptr, two, 0f, ptr, two, 0), "0 parts");
+    assertThrows(iae, () -> Gemm.sgemmSharedA(false, false, 2, 2, 1f, p, 2, 3, two, ptr, two, 0f, ptr, two, 0), "arrays shorter than parts");
+    assertThrows(iae, () -> Gemm.sgemmSharedA(false, false, 2, 2, 1f, p, 2, 2, two, ptr, new long[] {2, 1}, 0f, ptr, two, 0), "ldb < n of part 1");
+    assertThrows(iae, () -> Gemm.sgemmSharedA(false, false, 2, 2, 1f, p, 2, 2, two, ptr, two, 0f, zero, two, 0), "null C of part 1");
+    assertThrows(iae, () -> Gemm.sgemmSumK(false, false, 2, 2, 2, new long[] {2, -1}, 1f, ptr, two, ptr, two, 0f, p, 2, 0), "negative k");
+    assertThrows(iae, () -> Gemm.sgemmSumK(false, false, 2, 2, 2, two, 1f, zero, two, ptr, two, 0f, p, 2, 0), "null A of part 1");
+    assertThrows(iae, () -> Gemm.sgemmSumK(false, false, 2, 2, 9, new long[9], 1f, new long[9], new long[9], new long[9], new long[9], 0f, p, 2, 0), "9 parts");
+  }
+
   @Test
   void badArgumentsAreRejectedBeforeTheNativeCall() {
     Class<IllegalArgumentException> iae = IllegalArgumentException.class;
