@@ -13,7 +13,7 @@ public final class ColaProjection implements Projection {
     private final Backend be;
     private final ParameterStore.Param a, b;
     private final Tensor h, z;     // saved for backward
-    private final Tensor dz;       // scratch shared by all CoLA projections of a model
+    private final Tensor dz;       // dh scratch, shared with the CoLA projections of other layers and groups
 
     ColaProjection(Backend be, ParameterStore.Param a, ParameterStore.Param b, int rows, String kind, ActivationPlan plan,
                    Tensor sharedScratch) {
@@ -29,18 +29,36 @@ public final class ColaProjection implements Projection {
     @Override
     public void forward(Tensor x, Tensor y) {
         be.matmul(x, false, a.value, false, h, 0.0);   // h = x A
-        be.silu(h, z);                                  // z = SiLU(h)
-        be.matmul(z, false, b.value, false, y, 0.0);   // y = z B
+        forwardFromH(y);
     }
 
     @Override
     public void backward(Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
-        be.matmul(z, true, dy, false, b.grad, 1.0);     // dB += z^T dy
-        be.matmul(dy, false, b.value, true, dz, 0.0);   // dz = dy B^T
-        be.siluBackward(h, dz, dz);                     // dh = dz * SiLU'(h), in place
+        backwardToDh(dy);
         be.matmul(x, true, dz, false, a.grad, 1.0);     // dA += x^T dh
         be.matmul(dz, false, a.value, true, dx, accumulateDx ? 1.0 : 0.0); // dx (+)= dh A^T
     }
+
+    // ---- the steps apart from the products on x, for SharedInputGroup's grouped products ----
+
+    /** y = SiLU(h) B from h (= x A, already written). */
+    void forwardFromH(Tensor y) {
+        be.silu(h, z);                                  // z = SiLU(h)
+        be.matmul(z, false, b.value, false, y, 0.0);   // y = z B
+    }
+
+    /** dB += z^T dy; dh = (dy B^T) * SiLU'(h) into {@link #dh()}. */
+    void backwardToDh(Tensor dy) {
+        be.matmul(z, true, dy, false, b.grad, 1.0);     // dB += z^T dy
+        be.matmul(dy, false, b.value, true, dz, 0.0);   // dz = dy B^T
+        be.siluBackward(h, dz, dz);                     // dh = dz * SiLU'(h), in place
+    }
+
+    Tensor factorA() { return a.value; }
+    Tensor factorAGrad() { return a.grad; }
+    Tensor h() { return h; }
+    /** The dh of the last {@link #backwardToDh}: a scratch buffer (members of one group need their own). */
+    Tensor dh() { return dz; }
 
     @Override
     public void recompute(Tensor x, Tensor y) {

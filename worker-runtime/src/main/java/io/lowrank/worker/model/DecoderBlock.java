@@ -23,7 +23,9 @@ final class DecoderBlock {
     private final Scratch s;
     private final ActivationPlan plan;
     private final ParameterStore.Param norm1, norm2;
-    private final Projection q, k, v, o;
+    private final Projection o;
+    private final SharedInputGroup qkv;         // q, k, v read n1: grouped products where the family allows
+    private final Tensor[] qkvOut, dqkv;
     private final Mlp mlp;
     private final Tensor ropeCos, ropeSin;
     private final CrossLayerState chain;   // CR-Net: previous layer's projection outputs and carried gradients
@@ -52,18 +54,19 @@ final class DecoderBlock {
         String p = ModelLayout.layerPrefix(layer);
         norm1 = params.get(p + "input_layernorm.weight");
         norm2 = params.get(p + "post_attention_layernorm.weight");
-        q = projection(params, layer, "q_proj", rows);
-        k = projection(params, layer, "k_proj", rows);
-        v = projection(params, layer, "v_proj", rows);
-        o = projection(params, layer, "o_proj", rows);
+        Projection q = projection(params, layer, "q_proj", rows, 0);
+        Projection k = projection(params, layer, "k_proj", rows, 1);
+        Projection v = projection(params, layer, "v_proj", rows, 2);
+        o = projection(params, layer, "o_proj", rows, 0);
+        qkv = new SharedInputGroup(be, q, k, v);
         if (c.layerType == LayerType.ELAS) {
-            mlp = new ElasMlp(be, projection(params, layer, "up_proj", rows), projection(params, layer, "down_proj", rows),
+            mlp = new ElasMlp(be, projection(params, layer, "up_proj", rows, 0), projection(params, layer, "down_proj", rows, 0),
                     rows, c.intermediateSize, plan, s, switches);
         } else {
             // CoLA's only_lr_act drops the SiLU on the gate; full-rank LLaMA and CR-Net always have it.
             boolean siluOnGate = !c.layerType.colaParameters() || !c.onlyLrAct;
-            mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows), projection(params, layer, "up_proj", rows),
-                    projection(params, layer, "down_proj", rows), siluOnGate, rows, c.intermediateSize, plan, s);
+            mlp = new SwiGluMlp(be, projection(params, layer, "gate_proj", rows, 0), projection(params, layer, "up_proj", rows, 1),
+                    projection(params, layer, "down_proj", rows, 0), siluOnGate, rows, c.intermediateSize, plan, s);
         }
         // CR-Net keeps only block inputs: h = x + y_o comes back from the projection's rebuilt output
         hRecomputed = plan.recomputes() && c.layerType == LayerType.CRNET;
@@ -77,16 +80,19 @@ final class DecoderBlock {
         attn = plan.work("attn", rows, d);
         n2 = plan.work("n2", rows, d);
         inv2 = plan.work("inv2", rows);
+        qkvOut = new Tensor[]{qa, ka, va};
+        dqkv = new Tensor[]{s.dq, s.dk, s.dv};
     }
 
-    private Projection projection(ParameterStore params, int layer, String proj, int rows) {
+    /** member: the projection's place in its group of projections that share an input (its dh scratch). */
+    private Projection projection(ParameterStore params, int layer, String proj, int rows, int member) {
         String name = ModelLayout.projectionName(layer, proj);
         switch (c.layerType) {
             case FULL:
                 return new DenseProjection(be, params.get(name + ".weight"));
             case COLA:
             case COLA_M:
-                return new ColaProjection(be, params.get(name + ".cola_a"), params.get(name + ".cola_b"), rows, proj, plan, s.dBottleneck);
+                return new ColaProjection(be, params.get(name + ".cola_a"), params.get(name + ".cola_b"), rows, proj, plan, s.dBottlenecks[member]);
             case CRNET:
                 return chain.next(proj, layer == 0 ? params.get(name + ".weight") : null,
                         layer == 0 ? null : params.get(name + ".cr_a"), layer == 0 ? null : params.get(name + ".cr_b"),
@@ -101,9 +107,7 @@ final class DecoderBlock {
     /** out = block(x); out may not alias x. */
     void forward(Tensor out) {
         be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
-        q.forward(n1, qa);
-        k.forward(n1, ka);
-        v.forward(n1, va);
+        qkv.forward(n1, qkvOut);
         be.rope(qa, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.rope(ka, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.attention(qa, ka, va, batch, seqLen, c.numHeads, probs, attn);
@@ -123,9 +127,7 @@ final class DecoderBlock {
      */
     private void recompute() {
         be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
-        q.recompute(n1, qa);
-        k.recompute(n1, ka);
-        v.recompute(n1, va);
+        qkv.recompute(n1, qkvOut);
         be.rope(qa, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.rope(ka, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.attention(qa, ka, va, batch, seqLen, c.numHeads, probs, attn);
@@ -155,9 +157,7 @@ final class DecoderBlock {
         be.attentionBackward(qa, ka, va, probs, s.dAttn, batch, seqLen, c.numHeads, s.dq, s.dk, s.dv);
         be.rope(s.dq, seqLen, c.numHeads, ropeCos, ropeSin, true);
         be.rope(s.dk, seqLen, c.numHeads, ropeCos, ropeSin, true);
-        q.backward(n1, s.dq, s.dNorm, false);
-        k.backward(n1, s.dk, s.dNorm, true);
-        v.backward(n1, s.dv, s.dNorm, true);
+        qkv.backward(n1, dqkv, s.dNorm, false);
         be.rmsNormBackward(x, norm1.value, inv1, s.dNorm, s.dInputNorm, norm1.grad);
         be.axpy(1.0, s.dInputNorm, dx);                             // dx = dh + d(norm1 path)
     }

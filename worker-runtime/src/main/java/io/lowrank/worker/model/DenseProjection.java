@@ -20,9 +20,16 @@ public final class DenseProjection implements Projection {
 
     @Override
     public void backward(Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
-        be.matmul(dy, true, x, false, w.grad, 1.0);             // dW += dy^T x
+        backwardWeight(x, dy);
         be.matmul(dy, false, w.value, false, dx, accumulateDx ? 1.0 : 0.0); // dx (+)= dy W
     }
+
+    /** dW += dy^T x only (SharedInputGroup writes dx for all its members at once). */
+    void backwardWeight(Tensor x, Tensor dy) {
+        be.matmul(dy, true, x, false, w.grad, 1.0);             // dW += dy^T x
+    }
+
+    Tensor weight() { return w.value; }
 
     @Override
     public void recompute(Tensor x, Tensor y) {

@@ -13,7 +13,9 @@ final class Scratch {
     final Tensor dNorm;       // [N, d] gradient w.r.t. a norm output
     final Tensor dq, dk, dv, dAttn;   // [N, d]
     final Tensor dGate, dUp, dAct;    // [N, ff]; dUp is null for ELAS (no gate: dGate holds y2, dAct dy)
-    final Tensor dBottleneck; // [N, r] CoLA, or null
+    final Tensor dBottleneck; // [N, r] the low-rank families, or null
+    /** CoLA: one [N, r] dh per member of the largest group of projections that share an input (q/k/v); [0] is dBottleneck. */
+    final Tensor[] dBottlenecks;
 
     Scratch(Backend be, ModelConfig c, int rows, int seqLen) {
         int d = c.hiddenSize, ff = c.intermediateSize;
@@ -29,5 +31,6 @@ final class Scratch {
         dUp = c.layerType == LayerType.ELAS ? null : be.allocate(rows, ff);
         dAct = be.allocate(rows, ff);
         dBottleneck = c.layerType == LayerType.FULL ? null : be.allocate(rows, c.rank);
+        dBottlenecks = c.layerType.colaParameters() ? new Tensor[]{dBottleneck, be.allocate(rows, c.rank), be.allocate(rows, c.rank)} : null;
     }
 }

@@ -12,7 +12,9 @@ final class SwiGluMlp implements Mlp {
     static final String GATE_BUFFER = "mlp.gate", UP_BUFFER = "mlp.up";
 
     private final Backend be;
-    private final Projection gate, up, down;
+    private final Projection down;
+    private final SharedInputGroup gateUp;      // gate and up read n: grouped products where the family allows
+    private final Tensor[] gateUpOut, dGateUp;
     private final boolean siluOnGate;
     private final Tensor g, u, act;       // [rows, ff]: recomputable
     private final Scratch s;
@@ -20,28 +22,27 @@ final class SwiGluMlp implements Mlp {
     SwiGluMlp(Backend be, Projection gate, Projection up, Projection down, boolean siluOnGate,
               int rows, int ff, ActivationPlan plan, Scratch s) {
         this.be = be;
-        this.gate = gate;
-        this.up = up;
         this.down = down;
+        this.gateUp = new SharedInputGroup(be, gate, up);
         this.siluOnGate = siluOnGate;
         this.g = plan.work(GATE_BUFFER, rows, ff);
         this.u = plan.work(UP_BUFFER, rows, ff);
         this.act = plan.work("mlp.act", rows, ff);
         this.s = s;
+        this.gateUpOut = new Tensor[]{g, u};
+        this.dGateUp = new Tensor[]{s.dGate, s.dUp};
     }
 
     @Override
     public void forward(Tensor n, Tensor out) {
-        gate.forward(n, g);
-        up.forward(n, u);
+        gateUp.forward(n, gateUpOut);
         be.gatedProduct(g, u, act, siluOnGate);      // act = SiLU(g) * u
         down.forward(act, out);
     }
 
     @Override
     public void recompute(Tensor n) {
-        gate.recompute(n, g);
-        up.recompute(n, u);
+        gateUp.recompute(n, gateUpOut);
         be.gatedProduct(g, u, act, siluOnGate);
         down.recompute(act, null);                    // down's output is not read by backward
     }
@@ -50,7 +51,6 @@ final class SwiGluMlp implements Mlp {
     public void backward(Tensor n, Tensor dOut, Tensor dn) {
         down.backward(act, dOut, s.dAct, false);
         be.gatedProductBackward(g, u, s.dAct, s.dGate, s.dUp, siluOnGate);
-        gate.backward(n, s.dGate, dn, false);
-        up.backward(n, s.dUp, dn, true);
+        gateUp.backward(n, dGateUp, dn, false);
     }
 }

@@ -50,6 +50,25 @@ public interface Backend extends AutoCloseable {
         gemm(transA, transB, m, n, k, 1.0, a, 0, a.dim(1), b, 0, b.dim(1), beta, c, 0, c.dim(1));
     }
 
+    /**
+     * c[g] = op(a) op(b[g]) + beta c[g] for every g: projections that read the same input (q/k/v,
+     * gate/up) in one product, so the input is read once for all of them. The default runs them
+     * one by one; a backend may fuse them (the result may differ by float rounding only).
+     */
+    default void matmulSharedA(Tensor a, boolean transA, Tensor[] b, boolean transB, Tensor[] c, double beta) {
+        if (b.length != c.length) throw new IllegalArgumentException(b.length + " B operands for " + c.length + " outputs");
+        for (int g = 0; g < b.length; g++) matmul(a, transA, b[g], transB, c[g], beta);
+    }
+
+    /**
+     * c = sum_g op(a[g]) op(b[g]) + beta c: the gradient into an input that several projections
+     * read, in one product. The default runs the terms one by one; a backend may fuse them.
+     */
+    default void matmulSumK(Tensor[] a, boolean transA, Tensor[] b, boolean transB, Tensor c, double beta) {
+        if (a.length != b.length || a.length == 0) throw new IllegalArgumentException(a.length + " A and " + b.length + " B operands");
+        for (int g = 0; g < a.length; g++) matmul(a[g], transA, b[g], transB, c, g == 0 ? beta : 1.0);
+    }
+
     // ---- element-wise ----
 
     void fill(Tensor t, double value);

@@ -217,8 +217,8 @@ class ElasTest {
             new ElasMlp(be, elasProjection(be, ps, "up_proj", rows, plan, s), elasProjection(be, ps, "down_proj", rows, plan, s),
                     rows, c.intermediateSize, plan, s, new ModelSwitches());
         } else {
-            new SwiGluMlp(be, colaProjection(be, ps, "gate_proj", rows, plan, s), colaProjection(be, ps, "up_proj", rows, plan, s),
-                    colaProjection(be, ps, "down_proj", rows, plan, s), true, rows, c.intermediateSize, plan, s);
+            new SwiGluMlp(be, colaProjection(be, ps, "gate_proj", rows, plan, s, 0), colaProjection(be, ps, "up_proj", rows, plan, s, 1),
+                    colaProjection(be, ps, "down_proj", rows, plan, s, 0), true, rows, c.intermediateSize, plan, s);
         }
         return plan.savedBytes();
     }
@@ -228,9 +228,10 @@ class ElasTest {
         return new ElasProjection(be, ps.get(n + ".w_in"), ps.get(n + ".w_out"), rows, proj, plan, s.dBottleneck);
     }
 
-    private static Projection colaProjection(Backend be, ParameterStore ps, String proj, int rows, ActivationPlan plan, Scratch s) {
+    /** member: place in the gate/up group (each member has its own dh scratch) */
+    private static Projection colaProjection(Backend be, ParameterStore ps, String proj, int rows, ActivationPlan plan, Scratch s, int member) {
         String n = ModelLayout.projectionName(0, proj);
-        return new ColaProjection(be, ps.get(n + ".cola_a"), ps.get(n + ".cola_b"), rows, proj, plan, s.dBottleneck);
+        return new ColaProjection(be, ps.get(n + ".cola_a"), ps.get(n + ".cola_b"), rows, proj, plan, s.dBottlenecks[member]);
     }
 
     // ------------------------------------------------------------------ the oracle graph

@@ -83,6 +83,77 @@ class GemmEnginesTest {
         });
     }
 
+    /**
+     * The grouped products of projections that share an input, as the model issues them (CoLA
+     * h_g = x A_g, dA_g += x^T dh_g, dx = sum dh_g A_g^T; dense y_g = x W_g^T, dx += sum dy_g W_g):
+     * each engine's (the native one fused) against float64's one-by-one default.
+     */
+    @ParameterizedTest
+    @CsvSource({"3,40,17", "2,96,128", "3,130,33"})
+    void groupedProductsMatchFloat64(int parts, int rank, int rows) {
+        int d = 70;
+        SplittableRandom r = new SplittableRandom(parts * 1000L + rank);
+        double[] x = randn(r, rows * d), dxInit = randn(r, rows * d);
+        double[][] fa = new double[parts][], dh = new double[parts][], gInit = new double[parts][], w = new double[parts][], dy = new double[parts][];
+        for (int g = 0; g < parts; g++) {
+            fa[g] = randn(r, d * rank);
+            dh[g] = randn(r, rows * rank);
+            gInit[g] = randn(r, d * rank);
+            w[g] = randn(r, (g + 1) * 8 * d);      // dense members of different widths
+            dy[g] = randn(r, rows * (g + 1) * 8);
+        }
+        compare("grouped " + parts + " parts rank " + rank + " rows " + rows, be -> {
+            Tensor tx = be.allocate(rows, d), tdx = be.allocate(rows, d), tdx2 = be.allocate(rows, d);
+            tx.copyFrom(x);
+            tdx.copyFrom(dxInit);
+            Tensor[] a = new Tensor[parts], h = new Tensor[parts], tdh = new Tensor[parts], grad = new Tensor[parts];
+            Tensor[] tw = new Tensor[parts], y = new Tensor[parts], tdy = new Tensor[parts];
+            for (int g = 0; g < parts; g++) {
+                a[g] = be.allocate(d, rank);
+                a[g].copyFrom(fa[g]);
+                h[g] = be.allocate(rows, rank);
+                tdh[g] = be.allocate(rows, rank);
+                tdh[g].copyFrom(dh[g]);
+                grad[g] = be.allocate(d, rank);
+                grad[g].copyFrom(gInit[g]);
+                tw[g] = be.allocate((g + 1) * 8, d);
+                tw[g].copyFrom(w[g]);
+                y[g] = be.allocate(rows, (g + 1) * 8);
+                tdy[g] = be.allocate(rows, (g + 1) * 8);
+                tdy[g].copyFrom(dy[g]);
+            }
+            be.matmulSharedA(tx, false, a, false, h, 0.0);          // h_g = x A_g
+            be.matmulSharedA(tx, true, tdh, false, grad, 1.0);      // dA_g += x^T dh_g
+            be.matmulSumK(tdh, false, a, true, tdx2, 0.0);          // dx = sum dh_g A_g^T
+            be.matmulSharedA(tx, false, tw, true, y, 0.0);          // y_g = x W_g^T
+            be.matmulSumK(tdy, false, tw, false, tdx, 1.0);         // dx += sum dy_g W_g
+            double[][] out = new double[3 * parts + 2][];
+            for (int g = 0; g < parts; g++) {
+                out[g] = h[g].toDoubleArray();
+                out[parts + g] = grad[g].toDoubleArray();
+                out[2 * parts + g] = y[g].toDoubleArray();
+            }
+            out[3 * parts] = tdx2.toDoubleArray();
+            out[3 * parts + 1] = tdx.toDoubleArray();
+            return out;
+        });
+    }
+
+    @Test
+    void groupedProductsRejectDisagreeingShapes() {
+        for (Nd4jCpuBackend be : float32Backends()) {
+            try (be) {
+                Tensor x = be.allocate(4, 6), a1 = be.allocate(6, 3), a2 = be.allocate(5, 3), h1 = be.allocate(4, 3), h2 = be.allocate(4, 3);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> be.matmulSharedA(x, false, new Tensor[]{a1, a2}, false, new Tensor[]{h1, h2}, 0.0), be.describe());
+                assertTrue(e.getMessage().contains("shapes do not agree"), e.getMessage());
+                Tensor dx = be.allocate(4, 6);
+                assertThrows(IllegalArgumentException.class,
+                        () -> be.matmulSumK(new Tensor[]{h1, h2}, false, new Tensor[]{a1, a2}, true, dx, 0.0), be.describe());
+            }
+        }
+    }
+
     @Test
     void attentionForwardAndBackwardMatchFloat64() {
         int batch = 2, seq = 150, heads = 4, d = 64, rows = batch * seq;
