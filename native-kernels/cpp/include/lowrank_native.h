@@ -170,20 +170,33 @@ LR_API void lr_relu_square_backward(const float* x, const float* dy, float* dx, 
 LR_API int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                     int64_t ldc, int max_threads);
+/* lr_sgemm with an epilogue on the finished C (after alpha and beta), for
+ * CoLA's bottleneck, with the bits of the separate lr_silu / lr_silu_backward:
+ * LR_SGEMM_EPI_SILU: also writes aux = SiLU(C) (h = x A and z = SiLU(h));
+ * LR_SGEMM_EPI_SILU_GRAD: C = (product) * SiLU'(aux), aux read (dh = (dy B^T)
+ * * SiLU'(h)). aux [m, n] with ldaux >= n must not overlap C; NONE ignores it. */
+#define LR_SGEMM_EPI_NONE 0
+#define LR_SGEMM_EPI_SILU 1
+#define LR_SGEMM_EPI_SILU_GRAD 2
+LR_API int lr_sgemm_ep(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                       int64_t ldc, int epilogue, float* aux, int64_t ldaux, int max_threads);
 /* Grouped products, for projections that share an input (q/k/v, gate/up):
  * one call instead of `parts` (at most LR_SGEMM_MAX_PARTS), every part in the
  * same blocks, so the shared operand is read once per block for all parts.
  * lr_sgemm_shared_a: C_g[m, n_g] = alpha op(A)[m, k] op(B_g)[k, n_g] + beta C_g
- *   for g < parts (b[g], ldb[g], c[g], ldc[g], n[g]).
+ *   for g < parts (b[g], ldb[g], c[g], ldc[g], n[g]), with the epilogue on
+ *   each part (aux[g], ldaux[g]; both may be NULL for LR_SGEMM_EPI_NONE).
  * lr_sgemm_sum_k: C[m, n] = alpha sum_g op(A_g)[m, k_g] op(B_g)[k_g, n] + beta C
  *   (a[g], lda[g], b[g], ldb[g], k[g]); C is written once per KC of the summed k.
  * Contracts otherwise as lr_sgemm's; returns 0, -1 (packing buffers) or -2
- * (parts outside 1..LR_SGEMM_MAX_PARTS, or a negative extent). */
+ * (parts outside 1..LR_SGEMM_MAX_PARTS, a negative extent, an unknown epilogue). */
 #define LR_SGEMM_MAX_PARTS 8
 LR_API int lr_sgemm_shared_a(int trans_a, int trans_b, int64_t m, int64_t k, float alpha,
                              const float* a, int64_t lda, int parts, const int64_t* n,
                              const float* const* b, const int64_t* ldb, float beta,
-                             float* const* c, const int64_t* ldc, int max_threads);
+                             float* const* c, const int64_t* ldc, int epilogue, float* const* aux,
+                             const int64_t* ldaux, int max_threads);
 LR_API int lr_sgemm_sum_k(int trans_a, int trans_b, int64_t m, int64_t n, int parts,
                           const int64_t* k, float alpha, const float* const* a,
                           const int64_t* lda, const float* const* b, const int64_t* ldb,

@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "simd.h"
+#include "vmath.h"
 
 #if LR_ISA == 0
 extern "C" void lr_ref_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -73,25 +74,43 @@ lr::GemmSpec spec(int trans_a, int trans_b, bool along_k, int64_t m, int64_t n, 
   s.max_threads = max_threads;
   return s;
 }
+
+bool known_epilogue(int e) {
+  return e == LR_SGEMM_EPI_NONE || e == LR_SGEMM_EPI_SILU || e == LR_SGEMM_EPI_SILU_GRAD;
+}
 }  // namespace
 
 extern "C" int lr_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                          const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                          float* c, int64_t ldc, int max_threads) {
   lr::GemmSpec s = spec(trans_a, trans_b, false, m, n, k, alpha, beta, 1, max_threads);
-  s.part[0] = {a, lda, b, ldb, c, ldc, n};
+  s.part[0] = {a, lda, b, ldb, c, ldc, nullptr, 0, n};
+  return run_sgemm(s);
+}
+
+extern "C" int lr_sgemm_ep(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                            const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                            float* c, int64_t ldc, int epilogue, float* aux, int64_t ldaux,
+                            int max_threads) {
+  if (!known_epilogue(epilogue)) return -2;
+  lr::GemmSpec s = spec(trans_a, trans_b, false, m, n, k, alpha, beta, 1, max_threads);
+  s.epilogue = epilogue;
+  s.part[0] = {a, lda, b, ldb, c, ldc, aux, ldaux, n};
   return run_sgemm(s);
 }
 
 extern "C" int lr_sgemm_shared_a(int trans_a, int trans_b, int64_t m, int64_t k, float alpha,
                                   const float* a, int64_t lda, int parts, const int64_t* n,
                                   const float* const* b, const int64_t* ldb, float beta,
-                                  float* const* c, const int64_t* ldc, int max_threads) {
-  if (parts < 1 || parts > LR_SGEMM_MAX_PARTS) return -2;
+                                  float* const* c, const int64_t* ldc, int epilogue,
+                                  float* const* aux, const int64_t* ldaux, int max_threads) {
+  if (parts < 1 || parts > LR_SGEMM_MAX_PARTS || !known_epilogue(epilogue)) return -2;
   lr::GemmSpec s = spec(trans_a, trans_b, false, m, 0, k, alpha, beta, parts, max_threads);
+  s.epilogue = epilogue;
+  const bool ep = epilogue != LR_SGEMM_EPI_NONE;
   for (int g = 0; g < parts; ++g) {
     if (n[g] < 0) return -2;
-    s.part[g] = {a, lda, b[g], ldb[g], c[g], ldc[g], n[g]};
+    s.part[g] = {a, lda, b[g], ldb[g], c[g], ldc[g], ep ? aux[g] : nullptr, ep ? ldaux[g] : 0, n[g]};
     s.n += n[g];
   }
   return run_sgemm(s);
@@ -105,7 +124,7 @@ extern "C" int lr_sgemm_sum_k(int trans_a, int trans_b, int64_t m, int64_t n, in
   lr::GemmSpec s = spec(trans_a, trans_b, true, m, n, 0, alpha, beta, parts, max_threads);
   for (int g = 0; g < parts; ++g) {
     if (k[g] < 0) return -2;
-    s.part[g] = {a[g], lda[g], b[g], ldb[g], c, ldc, k[g]};
+    s.part[g] = {a[g], lda[g], b[g], ldb[g], c, ldc, nullptr, 0, k[g]};
     s.k += k[g];
   }
   return run_sgemm(s);
@@ -259,9 +278,27 @@ void pack_b_panel(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t 
 // A micro-panel read as a[i * rs + p * cs]: RowStride false: rs = 1, cs = step (a packed panel,
 // step MR, or A^T in place, step lda); RowStride true: rs = step, cs = 1 (row-major A in place,
 // step lda; one pointer per row so the broadcasts need no index arithmetic).
+// epi (the last k slice only): LR_SGEMM_EPI_SILU also writes aux = SiLU(C tile);
+// LR_SGEMM_EPI_SILU_GRAD writes C tile * SiLU'(aux) instead of the C tile. Both with
+// silu_v / silu_grad_v, so the bits equal lr_silu's / lr_silu_backward's on the stored C.
+// The epilogue on one row of nr <= NR finished C values t (NR floats, the rest ignored): the same
+// vector functions as a full tile on a zero-padded copy, so the bits do not depend on the edge.
+void epilogue_row(float* t, int64_t nr, int epi, float* aux) {
+  alignas(64) float x[NR];
+  for (int64_t j = 0; j < NR; ++j) x[j] = epi == LR_SGEMM_EPI_SILU_GRAD && j < nr ? aux[j] : 0.0f;
+  for (int v = 0; v < NV; ++v) {
+    const V::f r = V::load(t + v * V::W);
+    if (epi == LR_SGEMM_EPI_SILU) V::store(x + v * V::W, silu_v(r));
+    else V::store(t + v * V::W, silu_grad_v(V::load(x + v * V::W), r));
+  }
+  if (epi == LR_SGEMM_EPI_SILU)
+    for (int64_t j = 0; j < nr; ++j) aux[j] = x[j];
+}
+
 template <bool RowStride>
 void micro_tile(int64_t kc, const float* a, int64_t step, const float* bp, float* c, int64_t ldc,
-                int64_t mr, int64_t nr, float alpha, float beta, bool read_c) {
+                int64_t mr, int64_t nr, float alpha, float beta, bool read_c, int epi, float* aux,
+                int64_t ldaux) {
   V::f acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
@@ -293,6 +330,8 @@ void micro_tile(int64_t kc, const float* a, int64_t step, const float* bp, float
         float* cp = c + i * ldc + v * V::W;
         V::f r = V::mul(al, acc[i][v]);
         if (read_c) r = beta == 1.0f ? V::add(V::load(cp), r) : V::fma(be, V::load(cp), r);
+        if (epi == LR_SGEMM_EPI_SILU) V::store(aux + i * ldaux + v * V::W, silu_v(r));
+        else if (epi == LR_SGEMM_EPI_SILU_GRAD) r = silu_grad_v(V::load(aux + i * ldaux + v * V::W), r);
         V::store(cp, r);
       }
     return;
@@ -300,12 +339,15 @@ void micro_tile(int64_t kc, const float* a, int64_t step, const float* bp, float
   alignas(64) float t[MR * NR];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) V::store(t + i * NR + v * V::W, acc[i][v]);
-  for (int64_t i = 0; i < mr; ++i)
+  for (int64_t i = 0; i < mr; ++i) {
+    float* const ti = t + i * NR;
     for (int64_t j = 0; j < nr; ++j) {
-      float* cp = c + i * ldc + j;
-      const float r = alpha * t[i * NR + j];
-      *cp = read_c ? beta * *cp + r : r;
+      const float r = alpha * ti[j];
+      ti[j] = read_c ? beta * c[i * ldc + j] + r : r;
     }
+    if (epi != LR_SGEMM_EPI_NONE) epilogue_row(ti, nr, epi, aux + i * ldaux);
+    for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = ti[j];
+  }
 }
 
 // Per-thread packing buffers, allocated on a thread's first product and kept for its life: a
@@ -336,11 +378,14 @@ struct Problem {
   Operand a[LR_SGEMM_MAX_PARTS], b[LR_SGEMM_MAX_PARTS];
   float* c[LR_SGEMM_MAX_PARTS];
   int64_t ldc[LR_SGEMM_MAX_PARTS];
+  float* aux[LR_SGEMM_MAX_PARTS];   // the epilogue's second matrix, laid out like C
+  int64_t ldaux[LR_SGEMM_MAX_PARTS];
   int64_t extent[LR_SGEMM_MAX_PARTS];
   int64_t start[LR_SGEMM_MAX_PARTS + 1];
   int64_t k;        // summed k (along k) or the shared k
   int64_t kc, nc;   // slice depth and B block width (kc * nc <= B_BLOCK: the packing buffer)
   float alpha, beta;
+  int epi;          // LR_SGEMM_EPI_*, applied with the last k slice
   bool a_in_place;  // micro-tiles read op(A) where it lies; only a ragged last panel is packed
 
   // the part owning virtual index v (a column along n, a row of the summed k along k)
@@ -398,6 +443,7 @@ void sweep_block(const Problem& g, int64_t ic, int64_t mc, int64_t pc, int64_t k
   const int64_t full = g.a_in_place ? mc / MR * MR : 0;
   if (full < mc) pack_a_block(g, ic + full, mc - full, pc, kc, ap + full * kc);
   const Operand& a = g.a[0];
+  const int epi = pc + kc >= g.k ? g.epi : LR_SGEMM_EPI_NONE;
   for (int64_t jr = 0; jr < nc; jr += NR) {
     int q = 0;
     int64_t j0 = jc + jr, nr = imin(NR, nc - jr);
@@ -407,18 +453,20 @@ void sweep_block(const Problem& g, int64_t ic, int64_t mc, int64_t pc, int64_t k
       nr = imin(NR, g.extent[q] - j0);
     }
     float* const cq = g.c[q] + j0;
-    const int64_t ldc = g.ldc[q];
+    float* const xq = epi != LR_SGEMM_EPI_NONE ? g.aux[q] + j0 : nullptr;
+    const int64_t ldc = g.ldc[q], ldx = g.ldaux[q];
     for (int64_t ir = 0; ir < mc; ir += MR) {
       float* const ct = cq + (ic + ir) * ldc;
+      float* const xt = xq != nullptr ? xq + (ic + ir) * ldx : nullptr;
       const int64_t mr = imin(MR, mc - ir);
       if (ir >= full)
-        micro_tile<false>(kc, ap + ir * kc, MR, bp + jr * kc, ct, ldc, mr, nr, g.alpha, beta, read_c);
+        micro_tile<false>(kc, ap + ir * kc, MR, bp + jr * kc, ct, ldc, mr, nr, g.alpha, beta, read_c, epi, xt, ldx);
       else if (a.t)
         micro_tile<false>(kc, a.p + pc * a.ld + ic + ir, a.ld, bp + jr * kc, ct, ldc, mr, nr, g.alpha,
-                          beta, read_c);
+                          beta, read_c, epi, xt, ldx);
       else
         micro_tile<true>(kc, a.p + (ic + ir) * a.ld + pc, a.ld, bp + jr * kc, ct, ldc, mr, nr, g.alpha,
-                         beta, read_c);
+                         beta, read_c, epi, xt, ldx);
     }
   }
 }
@@ -436,10 +484,20 @@ void gemm_slice(const Problem& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1
   }
 }
 
-// C = beta * C when there is no product to add (k == 0)
-void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
-  for (int64_t i = 0; i < m; ++i)
+// C = beta * C when there is no product to add (k == 0), then the epilogue
+void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta, int epi = LR_SGEMM_EPI_NONE,
+             float* aux = nullptr, int64_t ldaux = 0) {
+  for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    if (epi == LR_SGEMM_EPI_NONE) continue;
+    for (int64_t j = 0; j < n; j += NR) {
+      alignas(64) float t[NR];
+      const int64_t nr = imin(NR, n - j);
+      for (int64_t q = 0; q < NR; ++q) t[q] = q < nr ? c[i * ldc + j + q] : 0.0f;
+      epilogue_row(t, nr, epi, aux + i * ldaux + j);
+      for (int64_t q = 0; q < nr; ++q) c[i * ldc + j + q] = t[q];
+    }
+  }
 }
 
 }  // namespace
@@ -451,6 +509,7 @@ int lr::LR_SUFFIX(sgemm)(const lr::GemmSpec& s) {
   g.parts = s.parts;
   g.alpha = s.alpha;
   g.beta = s.beta;
+  g.epi = s.along_k ? LR_SGEMM_EPI_NONE : s.epilogue;
   int64_t n = 0;   // virtual columns
   g.start[0] = 0;
   for (int q = 0; q < s.parts; ++q) {
@@ -459,6 +518,8 @@ int lr::LR_SUFFIX(sgemm)(const lr::GemmSpec& s) {
     g.b[q] = {p.b, p.ldb, s.trans_b != 0};
     g.c[q] = p.c;
     g.ldc[q] = p.ldc;
+    g.aux[q] = p.aux;
+    g.ldaux[q] = p.ldaux;
     g.extent[q] = p.extent;
     g.start[q + 1] = g.start[q] + (s.along_k ? p.extent : (p.extent + NR - 1) / NR * NR);
   }
@@ -473,7 +534,7 @@ int lr::LR_SUFFIX(sgemm)(const lr::GemmSpec& s) {
   if (g.k <= 0) {
     if (s.along_k) scale_c(g.c[0], g.ldc[0], m, n, s.beta);
     else
-      for (int q = 0; q < s.parts; ++q) scale_c(g.c[q], g.ldc[q], m, g.extent[q], s.beta);
+      for (int q = 0; q < s.parts; ++q) scale_c(g.c[q], g.ldc[q], m, g.extent[q], s.beta, g.epi, g.aux[q], g.ldaux[q]);
     return 0;
   }
   const int64_t n_real = s.along_k ? n : s.n;   // without the parts' pad columns

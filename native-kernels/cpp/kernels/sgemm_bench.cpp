@@ -8,7 +8,8 @@
 // Then the grouped products of projections that share an input (q/k/v, gate/up): the parts one
 // call each against one lr_sgemm_shared_a / lr_sgemm_sum_k call, each timing after a 64 MiB
 // write that evicts the operands, as in a training step (where the last touch of x or dx was
-// several products earlier). LOWRANK_BENCH_GROUPED=0 skips them, =only runs only them.
+// several products earlier). LOWRANK_BENCH_GROUPED=0 skips them, =only runs only them; the
+// SiLU epilogues against the product followed by lr_silu / lr_silu_backward come with them.
 #include "bench_util.h"
 #include "test_util.h"
 
@@ -79,7 +80,7 @@ void grouped_bench(int th, int reps) {
                        cp[0], ldc, th);
       else
         lr_sgemm_shared_a(s.ta, s.tb, s.m, k, 1.0f, ap[0], lda, P, ext.data(), bp.data(), ldbs.data(), 0.0f,
-                          cp.data(), ldcs.data(), th);
+                          cp.data(), ldcs.data(), LR_SGEMM_EPI_NONE, nullptr, nullptr, th);
     };
     std::vector<double> tp, tg;
     for (int r = -2; r < reps; ++r)
@@ -95,6 +96,42 @@ void grouped_bench(int th, int reps) {
     const double mp = tp[tp.size() / 2], mg = tg[tg.size() / 2];
     printf("%-20s %-8s %c%c %5ld %5ld %5ld %5d | %8.3f %8.3f %6.2fx\n", s.name, s.sum_k ? "sum_k" : "shared_a",
            s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', (long)s.m, (long)s.other, (long)s.ext, P, mp, mg, mp / mg);
+  }
+}
+// CoLA's h = x A with z = SiLU(h), and dh = (dy B^T) * SiLU'(h): the fused epilogue against the
+// product followed by the separate kernel, interleaved, hot operands
+void epilogue_bench(int th, int reps) {
+  struct EpiShape {
+    const char* name;
+    int epi;
+    int64_t m, n, k;
+  };
+  const EpiShape shapes[] = {{"60m h=xA, z", LR_SGEMM_EPI_SILU, 2048, 128, 512},
+                             {"60m ffn h=xA, z", LR_SGEMM_EPI_SILU, 2048, 128, 1376},
+                             {"60m dh=dyB'*silu'", LR_SGEMM_EPI_SILU_GRAD, 2048, 128, 512},
+                             {"60m ffn dh", LR_SGEMM_EPI_SILU_GRAD, 2048, 128, 1376},
+                             {"350m h=xA, z", LR_SGEMM_EPI_SILU, 1024, 256, 1024},
+                             {"350m dh", LR_SGEMM_EPI_SILU_GRAD, 1024, 256, 1024}};
+  printf("\nSiLU epilogues, median of %d (interleaved), threads %d\n", reps, th);
+  printf("%-20s %5s %5s %5s | %9s %9s %7s\n", "product", "m", "n", "k", "sep ms", "fused ms", "speedup");
+  lrt::Rng rng(11);
+  for (const EpiShape& s : shapes) {
+    const int tb = s.epi == LR_SGEMM_EPI_SILU_GRAD;   // dy B^T: B [n, k]
+    std::vector<float> a = lrt::randn((size_t)(s.m * s.k), rng, 1.0f), b = lrt::randn((size_t)(s.k * s.n), rng, 0.05f);
+    std::vector<float> c((size_t)(s.m * s.n)), aux = lrt::randn((size_t)(s.m * s.n), rng, 1.0f);
+    const int64_t ldb = tb ? s.k : s.n;
+    std::vector<std::function<void()>> fs = {
+        [&] {
+          lr_sgemm(0, tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), ldb, 0.0f, c.data(), s.n, th);
+          if (s.epi == LR_SGEMM_EPI_SILU) lr_silu(c.data(), aux.data(), s.m * s.n);
+          else lr_silu_backward(aux.data(), c.data(), c.data(), s.m * s.n);
+        },
+        [&] {
+          lr_sgemm_ep(0, tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), ldb, 0.0f, c.data(), s.n, s.epi, aux.data(),
+                      s.n, th);
+        }};
+    std::vector<double> t = lrb::interleaved_ms(fs, reps);
+    printf("%-20s %5ld %5ld %5ld | %9.3f %9.3f %6.2fx\n", s.name, (long)s.m, (long)s.n, (long)s.k, t[0], t[1], t[0] / t[1]);
   }
 }
 }  // namespace
@@ -146,6 +183,9 @@ int main() {
            t_b > 0 ? t_b / t_o : 0.0, gf / t_o,
            t_b > 0 ? gf / t_b : 0.0);
   }
-  if (only < 0 && !(grouped && grouped[0] == '0')) grouped_bench(th, reps);
+  if (only < 0 && !(grouped && grouped[0] == '0')) {
+    grouped_bench(th, reps);
+    epilogue_bench(th, reps);
+  }
   return 0;
 }

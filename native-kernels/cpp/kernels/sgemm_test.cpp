@@ -9,7 +9,9 @@
 // last micro-panel packed) and the per-product default.
 // The grouped products (lr_sgemm_shared_a: parts along n sharing op(A); lr_sgemm_sum_k: parts
 // along k summed into one C) against the reference run part by part, with parts of widths that
-// are not multiples of the micro-tile, empty parts, and k slices that span parts.
+// are not multiples of the micro-tile, empty parts, and k slices that span parts. The SiLU
+// epilogues (single and grouped) bit for bit against lr_sgemm followed by lr_silu /
+// lr_silu_backward.
 #include "test_util.h"
 
 using namespace lrt;
@@ -105,7 +107,7 @@ double grouped(Counter& C, Rng& rng) {
                                                           lda.data(), bp.data(), ldb.data(), beta, cp[0], ldc[0], 0)
                                          : lr_sgemm_shared_a(ta, tb, m, gc.other, alpha, ap[0], lda[0], parts,
                                                              n.data(), bp.data(), ldb.data(), beta, cp.data(),
-                                                             ldc.data(), 0);
+                                                             ldc.data(), LR_SGEMM_EPI_NONE, nullptr, nullptr, 0);
                   lr_sgemm_set_a_mode(LR_SGEMM_A_AUTO);
                   double e = 0;
                   bool pad = true;
@@ -132,7 +134,7 @@ double grouped(Counter& C, Rng& rng) {
     float* cptr[LR_SGEMM_MAX_PARTS + 1] = {};
     float c = 1.0f;
     for (int parts : {0, LR_SGEMM_MAX_PARTS + 1}) {
-      C.check(lr_sgemm_shared_a(0, 0, 1, 1, 1.0f, &c, 1, parts, ext, ptr, ld, 0.0f, cptr, ld, 0) == -2,
+      C.check(lr_sgemm_shared_a(0, 0, 1, 1, 1.0f, &c, 1, parts, ext, ptr, ld, 0.0f, cptr, ld, 0, nullptr, nullptr, 0) == -2,
               "shared_a refuses parts outside 1..max");
       C.check(lr_sgemm_sum_k(0, 0, 1, 1, parts, ext, 1.0f, ptr, ld, ptr, ld, 0.0f, &c, 1, 0) == -2,
               "sum_k refuses parts outside 1..max");
@@ -141,6 +143,64 @@ double grouped(Counter& C, Rng& rng) {
   }
   lr_set_num_threads(2);
   return worst;
+}
+
+// The epilogues give the bits of the product followed by the separate SiLU kernels
+void epilogues(Counter& C, Rng& rng) {
+  struct EpiCase {
+    int64_t m, n, k;
+  };
+  const EpiCase cases[] = {{37, 70, 300}, {64, 128, 512}, {29, 33, 1100}, {8, 32, 0}, {130, 5, 17}};
+  for (const EpiCase& s : cases)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (int epi : {LR_SGEMM_EPI_SILU, LR_SGEMM_EPI_SILU_GRAD})
+          for (float beta : {0.0f, 0.5f}) {
+            Mat a(ta ? s.k : s.m, ta ? s.m : s.k, rng), b(tb ? s.n : s.k, tb ? s.k : s.n, rng);
+            Mat c0 = c_matrix(s.m, s.n, beta, rng), aux0 = c_matrix(s.m, s.n, 1.0f, rng);
+            for (int isa : isas()) {
+              lr_set_isa(isa);
+              for (int th : {1, 2}) {
+                lr_set_num_threads(th);
+                // expected: the plain product, then the separate kernel row by row
+                Mat want = c0, want_aux = aux0;
+                lr_sgemm(ta, tb, s.m, s.n, s.k, 0.5f, a.v.data(), a.ld, b.v.data(), b.ld, beta, want.v.data(), want.ld, 0);
+                for (int64_t i = 0; i < s.m; ++i) {
+                  float* ci = want.v.data() + i * want.ld;
+                  float* xi = want_aux.v.data() + i * want_aux.ld;
+                  if (epi == LR_SGEMM_EPI_SILU) lr_silu(ci, xi, s.n);
+                  else lr_silu_backward(xi, ci, ci, s.n);
+                }
+                Mat got = c0, got_aux = aux0;
+                int rc = lr_sgemm_ep(ta, tb, s.m, s.n, s.k, 0.5f, a.v.data(), a.ld, b.v.data(), b.ld, beta,
+                                     got.v.data(), got.ld, epi, got_aux.v.data(), got_aux.ld, 0);
+                // the same product as a group of two parts (columns [0, n1) and [n1, n))
+                Mat grp = c0, grp_aux = aux0;
+                const int64_t n1 = s.n / 3;
+                const int64_t nn[2] = {n1, s.n - n1}, ldb2[2] = {b.ld, b.ld}, ldc2[2] = {grp.ld, grp.ld},
+                              ldx2[2] = {grp_aux.ld, grp_aux.ld};
+                const float* b2[2] = {b.v.data(), b.v.data() + (tb ? n1 * b.ld : n1)};
+                float* c2[2] = {grp.v.data(), grp.v.data() + n1};
+                float* x2[2] = {grp_aux.v.data(), grp_aux.v.data() + n1};
+                const int rc2 = lr_sgemm_shared_a(ta, tb, s.m, s.k, 0.5f, a.v.data(), a.ld, 2, nn, b2, ldb2, beta, c2,
+                                                  ldc2, epi, x2, ldx2, 0);
+                const size_t bytes = sizeof(float) * want.v.size(), aux_bytes = sizeof(float) * want_aux.v.size();
+                char buf[200];
+                snprintf(buf, sizeof buf, "sgemm epilogue %d %c%c m %ld n %ld k %ld beta %g isa %s threads %d: rc %d/%d",
+                         epi, ta ? 'T' : 'N', tb ? 'T' : 'N', (long)s.m, (long)s.n, (long)s.k, beta, lr_isa_name(isa),
+                         th, rc, rc2);
+                C.check(rc == 0 && bits_equal(got.v.data(), want.v.data(), bytes) &&
+                            bits_equal(got_aux.v.data(), want_aux.v.data(), aux_bytes), buf);
+                C.check(rc2 == 0 && bits_equal(grp.v.data(), want.v.data(), bytes) &&
+                            bits_equal(grp_aux.v.data(), want_aux.v.data(), aux_bytes), buf);
+              }
+            }
+          }
+  float c = 1.0f;
+  C.check(lr_sgemm_ep(0, 0, 1, 1, 1, 1.0f, &c, 1, &c, 1, 0.0f, &c, 1, 3, &c, 1, 0) == -2 && c == 1.0f,
+          "an unknown epilogue is refused before anything is written");
+  lr_set_isa(lr_cpu_isa());
+  lr_set_num_threads(2);
 }
 }  // namespace
 
@@ -207,6 +267,7 @@ int main() {
     C.check(c[0] == 0.0f && c[1] == 0.0f && c[2] == 1.5f && c[3] == 2.0f, "k = 0 scales C by beta");
   }
   worst = std::max(worst, grouped(C, rng));
+  epilogues(C, rng);
   lr_set_isa(lr_cpu_isa());
   printf("sgemm worst relative error %.3g (bound 1e-5)\n", worst);
   return C.finish("sgemm_test");

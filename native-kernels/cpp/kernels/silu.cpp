@@ -53,14 +53,6 @@ extern "C" void lr_silu_backward(const float* h, const float* dz, float* dh, int
 
 namespace {
 
-inline vf silu_v(vf x) { return F::mul(x, vsigmoid(x)); }
-
-inline vf silu_grad_v(vf x, vf dz) {
-  const vf s = vsigmoid(x), one = F::set1(1.0f);
-  // dz * s * (1 + x * (1 - s)), left to right as FloatKernels
-  return F::mul(F::mul(dz, s), F::fma(x, F::sub(one, s), one));
-}
-
 void silu_block(const float* h, float* z, int64_t n) {
   int64_t i = 0;
   for (; i + F::W <= n; i += F::W) F::store(z + i, silu_v(F::load(h + i)));

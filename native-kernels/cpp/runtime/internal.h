@@ -90,6 +90,8 @@ struct GemmPart {
   int64_t ldb;
   float* c;
   int64_t ldc;
+  float* aux;   // the epilogue's matrix (along n only), laid out like c
+  int64_t ldaux;
   int64_t extent;
 };
 struct GemmSpec {
@@ -97,6 +99,7 @@ struct GemmSpec {
   bool along_k;
   int64_t m, n, k;   // along n: k; along k: n (the parts' extents give the other)
   float alpha, beta;
+  int epilogue;   // LR_SGEMM_EPI_* (along n only)
   int parts;
   GemmPart part[LR_SGEMM_MAX_PARTS];
   int max_threads;

@@ -203,6 +203,16 @@ inline vf vsigmoid(vf x) {
   return F::div(one, F::add(one, vexp(F::sub(F::zero(), x))));
 }
 
+// CoLA's bottleneck activation (kernels/silu.cpp, and sgemm's epilogues, which must give the same
+// bits): SiLU(x) = x * sigmoid(x) and its backward dz * SiLU'(x)
+inline vf silu_v(vf x) { return F::mul(x, vsigmoid(x)); }
+
+inline vf silu_grad_v(vf x, vf dz) {
+  const vf s = vsigmoid(x), one = F::set1(1.0f);
+  // dz * s * (1 + x * (1 - s)), left to right as FloatKernels
+  return F::mul(F::mul(dz, s), F::fma(x, F::sub(one, s), one));
+}
+
 // Runs body(from, len) over [0, n) in blocks of kBlock elements (a multiple of
 // every vector width, so only the last block has a tail), on
 // threads_for(n * cost) OpenMP threads, or on the calling thread below

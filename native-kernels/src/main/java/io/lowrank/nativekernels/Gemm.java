@@ -54,6 +54,52 @@ public final class Gemm {
     }
   }
 
+  /** No epilogue. */
+  public static final int EPI_NONE = 0;
+  /** Epilogue: also writes aux = SiLU(C) (CoLA's h = x A and z = SiLU(h) in one pass). */
+  public static final int EPI_SILU = 1;
+  /** Epilogue: C = (product) * SiLU'(aux), aux read (CoLA's dh = (dy B^T) * SiLU'(h)). */
+  public static final int EPI_SILU_GRAD = 2;
+
+  /**
+   * {@link #sgemm} with an epilogue on the finished C (after alpha and beta), whose results have
+   * the bits of the separate {@link Fused} SiLU kernels on the stored C: {@link #EPI_SILU} also
+   * writes aux = SiLU(C); {@link #EPI_SILU_GRAD} writes C * SiLU'(aux) instead of C. aux is [m, n]
+   * with ldaux &gt;= n and must not overlap C.
+   */
+  public static void sgemmEp(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      long a, int lda, long b, int ldb, float beta, long c, int ldc, int epilogue, long aux, int ldaux, int maxThreads) {
+    checkEpilogue(epilogue);
+    if (epilogue == EPI_NONE) {
+      sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+      return;
+    }
+    if (m < 0 || n < 0 || k < 0) {
+      throw new IllegalArgumentException("sgemm: negative dimension m=" + m + " n=" + n + " k=" + k);
+    }
+    checkLd("lda", lda, transA ? m : k);
+    checkLd("ldb", ldb, transB ? k : n);
+    checkLd("ldc", ldc, n);
+    checkLd("ldaux", ldaux, n);
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (c == 0 || aux == 0 || (k > 0 && (a == 0 || b == 0))) {
+      throw new IllegalArgumentException("sgemm: null address (a=" + a + ", b=" + b + ", c=" + c + ", aux=" + aux + ")");
+    }
+    if (aux == c) {
+      throw new IllegalArgumentException("sgemm: the epilogue's matrix is C");
+    }
+    requireLibrary();
+    result(nSgemmEp(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, aux, ldaux, maxThreads));
+  }
+
+  private static void checkEpilogue(int epilogue) {
+    if (epilogue != EPI_NONE && epilogue != EPI_SILU && epilogue != EPI_SILU_GRAD) {
+      throw new IllegalArgumentException("sgemm: unknown epilogue " + epilogue);
+    }
+  }
+
   /** Most parts of one grouped product ({@link #sgemmSharedA}, {@link #sgemmSumK}). */
   public static final int MAX_PARTS = 8;
 
@@ -65,7 +111,27 @@ public final class Gemm {
    */
   public static void sgemmSharedA(boolean transA, boolean transB, int m, int k, float alpha, long a, int lda,
       int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int maxThreads) {
+    sgemmSharedA(transA, transB, m, k, alpha, a, lda, parts, n, b, ldb, beta, c, ldc, EPI_NONE, null, null, maxThreads);
+  }
+
+  /**
+   * {@link #sgemmSharedA} with an epilogue on every part (see {@link #sgemmEp}): {@code aux[g],
+   * ldaux[g]} is part g's second matrix [m, n_g] (both arrays may be null for {@link #EPI_NONE}).
+   */
+  public static void sgemmSharedA(boolean transA, boolean transB, int m, int k, float alpha, long a, int lda,
+      int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int epilogue, long[] aux,
+      long[] ldaux, int maxThreads) {
     checkParts(parts, n, b, ldb, c, ldc);
+    checkEpilogue(epilogue);
+    if (epilogue != EPI_NONE) {
+      checkParts(parts, aux, ldaux);
+      for (int g = 0; g < parts; g++) {
+        checkPart(g, "n", n[g], "ldaux", ldaux[g], n[g], aux[g], m > 0);
+        if (aux[g] == c[g] && n[g] > 0 && m > 0) {
+          throw new IllegalArgumentException("sgemm shared A: the epilogue's matrix of part " + g + " is its C");
+        }
+      }
+    }
     if (m < 0 || k < 0) {
       throw new IllegalArgumentException("sgemm shared A: negative dimension m=" + m + " k=" + k);
     }
@@ -86,7 +152,8 @@ public final class Gemm {
       throw new IllegalArgumentException("sgemm shared A: null A");
     }
     requireLibrary();
-    result(nSgemmSharedA(transA, transB, m, k, alpha, a, lda, parts, n, b, ldb, beta, c, ldc, maxThreads));
+    result(nSgemmSharedA(transA, transB, m, k, alpha, a, lda, parts, n, b, ldb, beta, c, ldc, epilogue,
+        epilogue == EPI_NONE ? ldc : aux, epilogue == EPI_NONE ? ldc : ldaux, maxThreads));
   }
 
   /**
@@ -162,7 +229,12 @@ public final class Gemm {
   }
 
   private static native int nSgemmSharedA(boolean transA, boolean transB, long m, long k, float alpha, long a,
-      long lda, int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int maxThreads);
+      long lda, int parts, long[] n, long[] b, long[] ldb, float beta, long[] c, long[] ldc, int epilogue,
+      long[] aux, long[] ldaux, int maxThreads);
+
+  private static native int nSgemmEp(boolean transA, boolean transB, long m, long n, long k, float alpha,
+      long a, long lda, long b, long ldb, float beta, long c, long ldc, int epilogue, long aux, long ldaux,
+      int maxThreads);
 
   private static native int nSgemmSumK(boolean transA, boolean transB, long m, long n, int parts, long[] k,
       float alpha, long[] a, long[] lda, long[] b, long[] ldb, float beta, long c, long ldc, int maxThreads);

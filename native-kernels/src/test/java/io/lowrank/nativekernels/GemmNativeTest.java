@@ -141,6 +141,53 @@ class GemmNativeTest {
     return p;
   }
 
+  /**
+   * The SiLU epilogues through JNI, single and grouped, give the bits of the product followed by
+   * the separate {@link Fused} SiLU kernels (the order of the JNI arguments, aux included).
+   */
+  @ParameterizedTest
+  @CsvSource({"1,false", "2,false", "1,true", "2,true"})
+  void epiloguesGiveTheBitsOfTheSeparateKernels(int epilogue, boolean grouped) throws Exception {
+    assumeTrue(NativeLibrary.isAvailable(), NativeLibrary.unavailableReason());
+    sun.misc.Unsafe u = TestData.unsafe();
+    SplittableRandom r = new SplittableRandom(epilogue * 10 + (grouped ? 1 : 0));
+    int m = 37, n = 70, k = 300;
+    java.util.List<Long> blocks = new java.util.ArrayList<>();
+    try {
+      long a = random(u, r, (long) m * k, blocks), b = random(u, r, (long) k * n, blocks);
+      long c = random(u, r, (long) m * n, blocks), aux = random(u, r, (long) m * n, blocks);
+      long wantC = copy(u, c, (long) m * n, blocks), wantAux = copy(u, aux, (long) m * n, blocks);
+      Gemm.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, wantC, n, 0);
+      for (int i = 0; i < m; i++) {
+        long ci = 4L * i * n;
+        if (epilogue == Gemm.EPI_SILU) {
+          Fused.silu(wantC + ci, 0, wantAux + ci, 0, n);
+        } else {
+          Fused.siluBackward(wantAux + ci, 0, wantC + ci, 0, wantC + ci, 0, n);
+        }
+      }
+      if (grouped) {   // columns [0, 20) and [20, 70) as two parts, each with its own C and aux offsets
+        long[] ext = {20, 50}, bs = {b, b + 4 * 20}, lds = {n, n}, cs = {c, c + 4 * 20}, xs = {aux, aux + 4 * 20};
+        Gemm.sgemmSharedA(false, false, m, k, 1f, a, k, 2, ext, bs, lds, 0f, cs, lds, epilogue, xs, lds, 0);
+      } else {
+        Gemm.sgemmEp(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, epilogue, aux, n, 0);
+      }
+      for (long i = 0; i < (long) m * n; i++) {
+        assertEquals(u.getInt(wantC + 4 * i), u.getInt(c + 4 * i), "C element " + i);
+        assertEquals(u.getInt(wantAux + 4 * i), u.getInt(aux + 4 * i), "aux element " + i);
+      }
+    } finally {
+      for (long p : blocks) u.freeMemory(p);
+    }
+    long p = 64L * 1024;
+    assertThrows(IllegalArgumentException.class, () -> Gemm.sgemmEp(false, false, 2, 2, 2, 1f, p, 2, p, 2, 0f, p, 2, 3, p + 64, 2, 0),
+        "unknown epilogue");
+    assertThrows(IllegalArgumentException.class, () -> Gemm.sgemmEp(false, false, 2, 2, 2, 1f, p, 2, p, 2, 0f, p, 2, epilogue, p, 2, 0),
+        "aux is C");
+    assertThrows(IllegalArgumentException.class, () -> Gemm.sgemmEp(false, false, 2, 2, 2, 1f, p, 2, p, 2, 0f, p, 2, epilogue, p + 64, 1, 0),
+        "ldaux < n");
+  }
+
   @Test
   void badGroupedArgumentsAreRejectedBeforeTheNativeCall() {
     Class<IllegalArgumentException> iae = IllegalArgumentException.class;

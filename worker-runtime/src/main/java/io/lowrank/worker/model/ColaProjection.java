@@ -14,6 +14,7 @@ public final class ColaProjection implements Projection {
     private final ParameterStore.Param a, b;
     private final Tensor h, z;     // saved for backward
     private final Tensor dz;       // dh scratch, shared with the CoLA projections of other layers and groups
+    private final Tensor[] aValue, hs, zs;   // {A}, {h}, {z}: this projection as a group of one
 
     ColaProjection(Backend be, ParameterStore.Param a, ParameterStore.Param b, int rows, String kind, ActivationPlan plan,
                    Tensor sharedScratch) {
@@ -24,12 +25,15 @@ public final class ColaProjection implements Projection {
         this.h = plan.saved(rows, r);
         this.z = plan.work(kind + ".z", rows, r);
         this.dz = sharedScratch;
+        this.aValue = new Tensor[]{a.value};
+        this.hs = new Tensor[]{h};
+        this.zs = new Tensor[]{z};
     }
 
     @Override
     public void forward(Tensor x, Tensor y) {
-        be.matmul(x, false, a.value, false, h, 0.0);   // h = x A
-        forwardFromH(y);
+        be.colaBottleneckForward(x, aValue, hs, zs);    // h = x A, z = SiLU(h)
+        outputFromZ(y);
     }
 
     @Override
@@ -41,22 +45,21 @@ public final class ColaProjection implements Projection {
 
     // ---- the steps apart from the products on x, for SharedInputGroup's grouped products ----
 
-    /** y = SiLU(h) B from h (= x A, already written). */
-    void forwardFromH(Tensor y) {
-        be.silu(h, z);                                  // z = SiLU(h)
+    /** y = z B from z (= SiLU(x A), already written). */
+    void outputFromZ(Tensor y) {
         be.matmul(z, false, b.value, false, y, 0.0);   // y = z B
     }
 
     /** dB += z^T dy; dh = (dy B^T) * SiLU'(h) into {@link #dh()}. */
     void backwardToDh(Tensor dy) {
         be.matmul(z, true, dy, false, b.grad, 1.0);     // dB += z^T dy
-        be.matmul(dy, false, b.value, true, dz, 0.0);   // dz = dy B^T
-        be.siluBackward(h, dz, dz);                     // dh = dz * SiLU'(h), in place
+        be.colaBottleneckBackward(dy, b.value, h, dz);  // dh = (dy B^T) * SiLU'(h)
     }
 
     Tensor factorA() { return a.value; }
     Tensor factorAGrad() { return a.grad; }
     Tensor h() { return h; }
+    Tensor z() { return z; }
     /** The dh of the last {@link #backwardToDh}: a scratch buffer (members of one group need their own). */
     Tensor dh() { return dz; }
 

@@ -7,14 +7,14 @@ import io.lowrank.worker.tensor.Tensor;
  * Projections that read the same input: q/k/v of attention, gate/up of SwiGLU. When every member
  * is CoLA, or every member is dense, the products on the input's side are grouped:
  * <pre>
- *   CoLA:  [h_g]  = x [A_g]                    (one product, x read once)
+ *   CoLA:  [h_g]  = x [A_g], z_g = SiLU(h_g)   (one product, x read once; SiLU in its epilogue)
  *          dA_g  += x^T dh_g                   (one product)
  *          dx    (+)= sum_g dh_g A_g^T         (one product, dx written once)
  *   dense: [y_g]  = x [W_g^T];   dx (+)= sum_g dy_g W_g
  * </pre>
- * and the rest (SiLU, the B factors, dense dW) stays per member. The results equal the members' own
- * forward and backward up to float rounding. Other families (CR-Net's chained projections, ELAS)
- * run their members one by one, in order. {@code -Dlowrank.grouped=false} runs every group member
+ * and the rest (the B factors, dh = (dy B^T) * SiLU'(h), dense dW) stays per member. The
+ * results equal the members' own forward and backward up to float rounding. Other families
+ * (CR-Net's chained projections, ELAS) run their members one by one, in order. {@code -Dlowrank.grouped=false} runs every group member
  * by member (for A/B measurements).
  */
 final class SharedInputGroup {
@@ -26,7 +26,7 @@ final class SharedInputGroup {
     private final ColaProjection[] cola;     // the members, when all are CoLA; else null
     private final DenseProjection[] dense;   // the members, when all are dense; else null
     // operand lists of the grouped products, built once (a step allocates nothing)
-    private final Tensor[] factorA, factorAGrad, h, dh, weight;
+    private final Tensor[] factorA, factorAGrad, h, z, dh, weight;
 
     SharedInputGroup(Backend be, Projection... members) {
         this.be = be;
@@ -45,6 +45,7 @@ final class SharedInputGroup {
         this.factorA = new Tensor[n];
         this.factorAGrad = new Tensor[n];
         this.h = new Tensor[n];
+        this.z = new Tensor[n];
         this.dh = new Tensor[n];
         this.weight = new Tensor[n];
         for (int i = 0; i < n; i++) {
@@ -52,6 +53,7 @@ final class SharedInputGroup {
                 factorA[i] = c[i].factorA();
                 factorAGrad[i] = c[i].factorAGrad();
                 h[i] = c[i].h();
+                z[i] = c[i].z();
                 dh[i] = c[i].dh();
                 for (int j = 0; j < i; j++) {
                     if (dh[j] == dh[i]) throw new IllegalArgumentException("CoLA members " + j + " and " + i + " share a dh scratch");
@@ -64,8 +66,8 @@ final class SharedInputGroup {
     /** ys[i] = member i (x). */
     void forward(Tensor x, Tensor[] ys) {
         if (cola != null) {
-            be.matmulSharedA(x, false, factorA, false, h, 0.0);          // h_g = x A_g
-            for (int i = 0; i < cola.length; i++) cola[i].forwardFromH(ys[i]);
+            be.colaBottleneckForward(x, factorA, h, z);                 // h_g = x A_g, z_g = SiLU(h_g)
+            for (int i = 0; i < cola.length; i++) cola[i].outputFromZ(ys[i]);
         } else if (dense != null) {
             be.matmulSharedA(x, false, weight, true, ys, 0.0);           // y_g = x W_g^T
         } else {

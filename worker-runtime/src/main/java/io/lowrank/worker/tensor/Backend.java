@@ -69,6 +69,26 @@ public interface Backend extends AutoCloseable {
         for (int g = 0; g < a.length; g++) matmul(a[g], transA, b[g], transB, c, g == 0 ? beta : 1.0);
     }
 
+    /**
+     * CoLA's bottlenecks on a shared input: h[g] = x a[g] and z[g] = SiLU(h[g]) for every g. The
+     * default is {@link #matmulSharedA} then {@link #silu}; a backend may fuse the SiLU into the
+     * product (with the same results).
+     */
+    default void colaBottleneckForward(Tensor x, Tensor[] a, Tensor[] h, Tensor[] z) {
+        if (z.length != h.length) throw new IllegalArgumentException(z.length + " SiLU outputs for " + h.length + " products");
+        matmulSharedA(x, false, a, false, h, 0.0);
+        for (int g = 0; g < h.length; g++) silu(h[g], z[g]);
+    }
+
+    /**
+     * CoLA's gradient into its bottleneck: dh = (dy b^T) * SiLU'(h). The default is {@link #matmul}
+     * then {@link #siluBackward}; a backend may fuse them (with the same results).
+     */
+    default void colaBottleneckBackward(Tensor dy, Tensor b, Tensor h, Tensor dh) {
+        matmul(dy, false, b, true, dh, 0.0);
+        siluBackward(h, dh, dh);
+    }
+
     // ---- element-wise ----
 
     void fill(Tensor t, double value);

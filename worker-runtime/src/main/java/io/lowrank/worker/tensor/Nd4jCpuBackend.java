@@ -155,7 +155,8 @@ public final class Nd4jCpuBackend implements Backend {
     // gemm's pointers[0], for the caller's thread only.
     private final long[] partExtent = new long[Gemm.MAX_PARTS], partA = new long[Gemm.MAX_PARTS],
             partLda = new long[Gemm.MAX_PARTS], partB = new long[Gemm.MAX_PARTS], partLdb = new long[Gemm.MAX_PARTS],
-            partC = new long[Gemm.MAX_PARTS], partLdc = new long[Gemm.MAX_PARTS];
+            partC = new long[Gemm.MAX_PARTS], partLdc = new long[Gemm.MAX_PARTS], partAux = new long[Gemm.MAX_PARTS],
+            partLdaux = new long[Gemm.MAX_PARTS];
 
     /** Native sgemm: one product for all parts (sgemm_bench's grouped table: 1.03-1.11x at 60m). */
     @Override
@@ -185,6 +186,59 @@ public final class Nd4jCpuBackend implements Backend {
         pointers[0].flops += flops;
         Gemm.sgemmSharedA(transA, transB, m, k, 1f, addressOf(a, 0), a.dim(1), b.length, partExtent, partB, partLdb,
                 (float) beta, partC, partLdc, threads);
+    }
+
+    /** Native sgemm: the SiLU in the product's epilogue, while the tile of h is in registers. */
+    @Override
+    public void colaBottleneckForward(Tensor x, Tensor[] a, Tensor[] h, Tensor[] z) {
+        if (!nativeGemm || a.length < 1 || a.length > Gemm.MAX_PARTS || a.length != h.length || a.length != z.length) {
+            Backend.super.colaBottleneckForward(x, a, h, z);
+            return;
+        }
+        int m = x.dim(0), k = x.dim(1);
+        checkMatrix("x", x, 0, m, k, k);
+        long flops = 0;
+        for (int g = 0; g < a.length; g++) {
+            int n = a[g].dim(1);
+            if (a[g].dim(0) != k || h[g].dim(0) != m || h[g].dim(1) != n || z[g].dim(0) != m || z[g].dim(1) != n) {
+                throw new IllegalArgumentException("colaBottleneckForward shapes do not agree in part " + g + ": " + x + " x " + a[g]
+                        + " -> " + h[g] + ", SiLU -> " + z[g]);
+            }
+            checkMatrix("A", a[g], 0, k, n, n);
+            checkMatrix("h", h[g], 0, m, n, n);
+            checkMatrix("z", z[g], 0, m, n, n);
+            partExtent[g] = n;
+            partB[g] = addressOf(a[g], 0);
+            partLdb[g] = n;
+            partC[g] = addressOf(h[g], 0);
+            partLdc[g] = n;
+            partAux[g] = addressOf(z[g], 0);
+            partLdaux[g] = n;
+            flops += 2L * m * n * k;
+        }
+        pointers[0].flops += flops;
+        Gemm.sgemmSharedA(false, false, m, k, 1f, addressOf(x, 0), k, a.length, partExtent, partB, partLdb, 0f, partC, partLdc,
+                Gemm.EPI_SILU, partAux, partLdaux, threads);
+    }
+
+    /** Native sgemm: SiLU' applied in the product's epilogue. */
+    @Override
+    public void colaBottleneckBackward(Tensor dy, Tensor b, Tensor h, Tensor dh) {
+        if (!nativeGemm) {
+            Backend.super.colaBottleneckBackward(dy, b, h, dh);
+            return;
+        }
+        int m = dy.dim(0), k = dy.dim(1), n = b.dim(0);
+        if (b.dim(1) != k || h.dim(0) != m || h.dim(1) != n || dh.dim(0) != m || dh.dim(1) != n) {
+            throw new IllegalArgumentException("colaBottleneckBackward shapes do not agree: " + dy + " x " + b + "^T -> " + dh + ", h " + h);
+        }
+        checkMatrix("dy", dy, 0, m, k, k);
+        checkMatrix("B", b, 0, n, k, k);
+        checkMatrix("h", h, 0, m, n, n);
+        checkMatrix("dh", dh, 0, m, n, n);
+        pointers[0].flops += 2L * m * n * k;
+        Gemm.sgemmEp(false, true, m, n, k, 1f, addressOf(dy, 0), k, addressOf(b, 0), k, 0f, addressOf(dh, 0), n,
+                Gemm.EPI_SILU_GRAD, addressOf(h, 0), n, threads);
     }
 
     /** Native sgemm: C read and written once per k slice of the summed k, not once per term. */

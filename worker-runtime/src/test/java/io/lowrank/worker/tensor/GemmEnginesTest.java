@@ -139,6 +139,43 @@ class GemmEnginesTest {
         });
     }
 
+    /**
+     * CoLA's bottleneck ops (h_g = x A_g with z_g = SiLU(h_g); dh = (dy B^T) * SiLU'(h)): each
+     * engine's (the native one with the SiLU in the product's epilogue) against float64's
+     * product-then-kernel default.
+     */
+    @ParameterizedTest
+    @CsvSource({"1,40,17", "3,128,64", "2,33,130"})
+    void colaBottleneckOpsMatchFloat64(int parts, int rank, int rows) {
+        int d = 70;
+        SplittableRandom r = new SplittableRandom(parts * 100L + rank);
+        double[] x = randn(r, rows * d), dy = randn(r, rows * d), fb = randn(r, rank * d);
+        double[][] fa = new double[parts][];
+        for (int g = 0; g < parts; g++) fa[g] = randn(r, d * rank);
+        compare("cola bottleneck " + parts + " parts rank " + rank + " rows " + rows, be -> {
+            Tensor tx = be.allocate(rows, d), tdy = be.allocate(rows, d), b = be.allocate(rank, d), dh = be.allocate(rows, rank);
+            tx.copyFrom(x);
+            tdy.copyFrom(dy);
+            b.copyFrom(fb);
+            Tensor[] a = new Tensor[parts], h = new Tensor[parts], z = new Tensor[parts];
+            for (int g = 0; g < parts; g++) {
+                a[g] = be.allocate(d, rank);
+                a[g].copyFrom(fa[g]);
+                h[g] = be.allocate(rows, rank);
+                z[g] = be.allocate(rows, rank);
+            }
+            be.colaBottleneckForward(tx, a, h, z);
+            be.colaBottleneckBackward(tdy, b, h[0], dh);
+            double[][] out = new double[2 * parts + 1][];
+            for (int g = 0; g < parts; g++) {
+                out[g] = h[g].toDoubleArray();
+                out[parts + g] = z[g].toDoubleArray();
+            }
+            out[2 * parts] = dh.toDoubleArray();
+            return out;
+        });
+    }
+
     @Test
     void groupedProductsRejectDisagreeingShapes() {
         for (Nd4jCpuBackend be : float32Backends()) {
