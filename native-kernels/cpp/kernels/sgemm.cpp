@@ -19,6 +19,11 @@
 // (BLIS's packed A, kept as LR_SGEMM_A_PACKED and for a ragged last panel) cost more than it saved
 // at every shape of a training step, where n is often only the rank (128-256).
 // beta is applied on the first KC slice only; beta == 0 never reads C (BLAS convention).
+// Grouped products (lr_sgemm_shared_a, lr_sgemm_sum_k) run the same blocking over a virtual
+// operand: parts side by side along n (sharing op(A): q/k/v reading one input) or one after
+// another along k (summed into one C: the gradient into that input); a plain product is a group of
+// one. CoLA's SiLU / SiLU' run as an epilogue on each finished C tile (lr_sgemm_ep), while the
+// tile is in registers, instead of as a separate pass over memory.
 #include <omp.h>
 #include <stdlib.h>
 

@@ -56,7 +56,7 @@ double grouped(Counter& C, Rng& rng) {
   };
   const GroupCase cases[] = {{37, 65, {128}},          {64, 96, {128, 128, 128}}, {29, 300, {5, 0, 33, 16}},
                              {130, 70, {100, 300, 250}}, {9, 17, {1, 2, 3, 4, 5, 6, 7, 8}},
-                             {520, 513, {128, 128}}};
+                             {170, 513, {96, 128}}};   // m over two MC blocks, k over two KC slices
   for (const GroupCase& gc : cases)
     for (int along_k = 0; along_k < 2; ++along_k)
       for (int ta = 0; ta < 2; ++ta)

@@ -152,6 +152,7 @@ public final class Gemm {
       throw new IllegalArgumentException("sgemm shared A: null A");
     }
     requireLibrary();
+    // without an epilogue the native side never reads aux / ldaux: any array of parts entries will do
     result(nSgemmSharedA(transA, transB, m, k, alpha, a, lda, parts, n, b, ldb, beta, c, ldc, epilogue,
         epilogue == EPI_NONE ? ldc : aux, epilogue == EPI_NONE ? ldc : ldaux, maxThreads));
   }
