@@ -34,24 +34,7 @@ public final class Gemm {
    */
   public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       long a, int lda, long b, int ldb, float beta, long c, int ldc, int maxThreads) {
-    if (m < 0 || n < 0 || k < 0) {
-      throw new IllegalArgumentException("sgemm: negative dimension m=" + m + " n=" + n + " k=" + k);
-    }
-    checkLd("lda", lda, transA ? m : k);
-    checkLd("ldb", ldb, transB ? k : n);
-    checkLd("ldc", ldc, n);
-    if (m == 0 || n == 0) {
-      return;
-    }
-    if (c == 0 || (k > 0 && (a == 0 || b == 0))) {
-      throw new IllegalArgumentException("sgemm: null address (a=" + a + ", b=" + b + ", c=" + c + ")");
-    }
-    if (!NativeLibrary.isAvailable()) {
-      throw new IllegalStateException("lowrank native kernels unavailable: " + NativeLibrary.unavailableReason());
-    }
-    if (nSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads) != 0) {
-      throw new OutOfMemoryError("lowrank native sgemm: could not allocate this thread's packing buffers");
-    }
+    sgemmEp(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, EPI_NONE, 0L, ldc, maxThreads);
   }
 
   /** No epilogue. */
@@ -65,33 +48,33 @@ public final class Gemm {
    * {@link #sgemm} with an epilogue on the finished C (after alpha and beta), whose results have
    * the bits of the separate {@link Fused} SiLU kernels on the stored C: {@link #EPI_SILU} also
    * writes aux = SiLU(C); {@link #EPI_SILU_GRAD} writes C * SiLU'(aux) instead of C. aux is [m, n]
-   * with ldaux &gt;= n and must not overlap C.
+   * with ldaux &gt;= n and must not overlap C; {@link #EPI_NONE} ignores aux and ldaux.
    */
   public static void sgemmEp(boolean transA, boolean transB, int m, int n, int k, float alpha,
       long a, int lda, long b, int ldb, float beta, long c, int ldc, int epilogue, long aux, int ldaux, int maxThreads) {
     checkEpilogue(epilogue);
-    if (epilogue == EPI_NONE) {
-      sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
-      return;
-    }
     if (m < 0 || n < 0 || k < 0) {
       throw new IllegalArgumentException("sgemm: negative dimension m=" + m + " n=" + n + " k=" + k);
     }
     checkLd("lda", lda, transA ? m : k);
     checkLd("ldb", ldb, transB ? k : n);
     checkLd("ldc", ldc, n);
-    checkLd("ldaux", ldaux, n);
+    boolean ep = epilogue != EPI_NONE;
+    if (ep) {
+      checkLd("ldaux", ldaux, n);
+    }
     if (m == 0 || n == 0) {
       return;
     }
-    if (c == 0 || aux == 0 || (k > 0 && (a == 0 || b == 0))) {
-      throw new IllegalArgumentException("sgemm: null address (a=" + a + ", b=" + b + ", c=" + c + ", aux=" + aux + ")");
+    if (c == 0 || (k > 0 && (a == 0 || b == 0)) || (ep && aux == 0)) {
+      throw new IllegalArgumentException("sgemm: null address (a=" + a + ", b=" + b + ", c=" + c + (ep ? ", aux=" + aux : "") + ")");
     }
-    if (aux == c) {
+    if (ep && aux == c) {
       throw new IllegalArgumentException("sgemm: the epilogue's matrix is C");
     }
     requireLibrary();
-    result(nSgemmEp(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, aux, ldaux, maxThreads));
+    result(ep ? nSgemmEp(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, aux, ldaux, maxThreads)
+        : nSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads));
   }
 
   private static void checkEpilogue(int epilogue) {
@@ -219,7 +202,7 @@ public final class Gemm {
       throw new OutOfMemoryError("lowrank native sgemm: could not allocate this thread's packing buffers");
     }
     if (rc != 0) {
-      throw new IllegalStateException("lowrank native sgemm: grouped product refused (code " + rc + ")");
+      throw new IllegalStateException("lowrank native sgemm: arguments refused (code " + rc + ")");
     }
   }
 

@@ -161,31 +161,11 @@ public final class Nd4jCpuBackend implements Backend {
     /** Native sgemm: one product for all parts (sgemm_bench's grouped table: 1.03-1.11x at 60m). */
     @Override
     public void matmulSharedA(Tensor a, boolean transA, Tensor[] b, boolean transB, Tensor[] c, double beta) {
-        if (!nativeGemm || b.length < 2 || b.length > Gemm.MAX_PARTS || b.length != c.length) {
+        if (!nativeGemm || b.length < 1 || b.length > Gemm.MAX_PARTS || b.length != c.length) {
             Backend.super.matmulSharedA(a, transA, b, transB, c, beta);
             return;
         }
-        int m = transA ? a.dim(1) : a.dim(0), k = transA ? a.dim(0) : a.dim(1);
-        checkMatrix("A", a, 0, a.dim(0), a.dim(1), a.dim(1));
-        long flops = 0;
-        for (int g = 0; g < b.length; g++) {
-            int kb = transB ? b[g].dim(1) : b[g].dim(0), n = transB ? b[g].dim(0) : b[g].dim(1);
-            if (kb != k || c[g].dim(0) != m || c[g].dim(1) != n) {
-                throw new IllegalArgumentException("matmulSharedA shapes do not agree in part " + g + ": " + a + (transA ? "^T" : "")
-                        + " x " + b[g] + (transB ? "^T" : "") + " -> " + c[g]);
-            }
-            checkMatrix("B", b[g], 0, b[g].dim(0), b[g].dim(1), b[g].dim(1));
-            checkMatrix("C", c[g], 0, m, n, n);
-            partExtent[g] = n;
-            partB[g] = addressOf(b[g], 0);
-            partLdb[g] = b[g].dim(1);
-            partC[g] = addressOf(c[g], 0);
-            partLdc[g] = n;
-            flops += 2L * m * n * k;
-        }
-        pointers[0].flops += flops;
-        Gemm.sgemmSharedA(transA, transB, m, k, 1f, addressOf(a, 0), a.dim(1), b.length, partExtent, partB, partLdb,
-                (float) beta, partC, partLdc, threads);
+        sharedA("matmulSharedA", a, transA, b, transB, c, beta, Gemm.EPI_NONE, null);
     }
 
     /** Native sgemm: the SiLU in the product's epilogue, while the tile of h is in registers. */
@@ -195,30 +175,38 @@ public final class Nd4jCpuBackend implements Backend {
             Backend.super.colaBottleneckForward(x, a, h, z);
             return;
         }
-        int m = x.dim(0), k = x.dim(1);
-        checkMatrix("x", x, 0, m, k, k);
+        sharedA("colaBottleneckForward", x, false, a, false, h, 0.0, Gemm.EPI_SILU, z);
+    }
+
+    /** c[g] = op(a) op(b[g]) + beta c[g] in one native product, with the epilogue into aux[g] (or none, aux null). */
+    private void sharedA(String op, Tensor a, boolean transA, Tensor[] b, boolean transB, Tensor[] c, double beta,
+                         int epilogue, Tensor[] aux) {
+        int m = transA ? a.dim(1) : a.dim(0), k = transA ? a.dim(0) : a.dim(1);
+        checkMatrix("A", a, 0, a.dim(0), a.dim(1), a.dim(1));
         long flops = 0;
-        for (int g = 0; g < a.length; g++) {
-            int n = a[g].dim(1);
-            if (a[g].dim(0) != k || h[g].dim(0) != m || h[g].dim(1) != n || z[g].dim(0) != m || z[g].dim(1) != n) {
-                throw new IllegalArgumentException("colaBottleneckForward shapes do not agree in part " + g + ": " + x + " x " + a[g]
-                        + " -> " + h[g] + ", SiLU -> " + z[g]);
+        for (int g = 0; g < b.length; g++) {
+            int kb = transB ? b[g].dim(1) : b[g].dim(0), n = transB ? b[g].dim(0) : b[g].dim(1);
+            if (kb != k || c[g].dim(0) != m || c[g].dim(1) != n || (aux != null && (aux[g].dim(0) != m || aux[g].dim(1) != n))) {
+                throw new IllegalArgumentException(op + " shapes do not agree in part " + g + ": " + a + (transA ? "^T" : "")
+                        + " x " + b[g] + (transB ? "^T" : "") + " -> " + c[g] + (aux != null ? ", epilogue -> " + aux[g] : ""));
             }
-            checkMatrix("A", a[g], 0, k, n, n);
-            checkMatrix("h", h[g], 0, m, n, n);
-            checkMatrix("z", z[g], 0, m, n, n);
+            checkMatrix("B", b[g], 0, b[g].dim(0), b[g].dim(1), b[g].dim(1));
+            checkMatrix("C", c[g], 0, m, n, n);
             partExtent[g] = n;
-            partB[g] = addressOf(a[g], 0);
-            partLdb[g] = n;
-            partC[g] = addressOf(h[g], 0);
+            partB[g] = addressOf(b[g], 0);
+            partLdb[g] = b[g].dim(1);
+            partC[g] = addressOf(c[g], 0);
             partLdc[g] = n;
-            partAux[g] = addressOf(z[g], 0);
-            partLdaux[g] = n;
+            if (aux != null) {
+                checkMatrix("epilogue output", aux[g], 0, m, n, n);
+                partAux[g] = addressOf(aux[g], 0);
+                partLdaux[g] = n;
+            }
             flops += 2L * m * n * k;
         }
         pointers[0].flops += flops;
-        Gemm.sgemmSharedA(false, false, m, k, 1f, addressOf(x, 0), k, a.length, partExtent, partB, partLdb, 0f, partC, partLdc,
-                Gemm.EPI_SILU, partAux, partLdaux, threads);
+        Gemm.sgemmSharedA(transA, transB, m, k, 1f, addressOf(a, 0), a.dim(1), b.length, partExtent, partB, partLdb,
+                (float) beta, partC, partLdc, epilogue, partAux, partLdaux, threads);
     }
 
     /** Native sgemm: SiLU' applied in the product's epilogue. */
@@ -244,7 +232,7 @@ public final class Nd4jCpuBackend implements Backend {
     /** Native sgemm: C read and written once per k slice of the summed k, not once per term. */
     @Override
     public void matmulSumK(Tensor[] a, boolean transA, Tensor[] b, boolean transB, Tensor c, double beta) {
-        if (!nativeGemm || a.length < 2 || a.length > Gemm.MAX_PARTS || a.length != b.length) {
+        if (!nativeGemm || a.length < 1 || a.length > Gemm.MAX_PARTS || a.length != b.length) {
             Backend.super.matmulSumK(a, transA, b, transB, c, beta);
             return;
         }
