@@ -14,8 +14,8 @@ import io.lowrank.worker.tensor.Tensor;
  * </pre>
  * and the rest (the B factors, dh = (dy B^T) * SiLU'(h), dense dW) stays per member. The
  * results equal the members' own forward and backward up to float rounding. Other families
- * (CR-Net's chained projections, ELAS) run their members one by one, in order. {@code -Dlowrank.grouped=false} runs every group member
- * by member (for A/B measurements).
+ * (CR-Net's chained projections, ELAS) run their members one by one, in order.
+ * {@code -Dlowrank.grouped=false} runs every group member by member (for A/B measurements).
  */
 final class SharedInputGroup {
     /** System property: false turns the grouped products off. */
