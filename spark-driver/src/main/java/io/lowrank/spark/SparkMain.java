@@ -1,56 +1,58 @@
 package io.lowrank.spark;
 
-import io.lowrank.spark.bench.AllReduceSuite;
+import io.lowrank.spark.cli.SparkBenchCommand;
 import io.lowrank.spark.cli.SparkTrainCommand;
-import io.lowrank.worker.cli.Args;
-import io.lowrank.worker.cli.Main;
+import io.lowrank.spark.prepare.PrepareCommand;
+import io.lowrank.worker.cli.Cli;
+import io.lowrank.worker.cli.EvalCommand;
+import io.lowrank.worker.cli.GradCommand;
+import io.lowrank.worker.cli.TrainLocalCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
-import java.util.Arrays;
+import java.util.concurrent.Callable;
 
 /**
- * Main class of the application jar (spark-submit) and of {@code bin/lowrank}: {@code train} runs
- * on Spark; the single-process commands (eval, grad, bench) are passed to the worker runtime's CLI.
+ * Main class of the application jar (spark-submit) and of {@code bin/lowrank}: every lowrank
+ * command. Each command is one picocli class; {@link #commandLine()} is the one place they are
+ * registered, and {@link Cli} applies the conventions (exit codes 0/1/2, {@code -h/--help}
+ * everywhere, one JSON object as the last stdout line).
  */
-public final class SparkMain {
-    private SparkMain() {}
+@Command(name = "lowrank", description = "pre-training of LLaMA-style models with low-rank layers on Apache Spark",
+        footer = {"%nlowrank COMMAND --help lists a command's options; each command prints one JSON object as its last line.",
+                "Exit codes: 0 done, 1 failed, 2 bad usage or configuration (the message names the option or field)."})
+public final class SparkMain implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
 
     public static void main(String[] argv) {
-        int rc;
-        try {
-            rc = run(argv);
-        } catch (Args.UsageException | IllegalArgumentException e) {
-            // bad usage or configuration (ConfigException is one): the message names the option or field
-            System.err.println("error: " + e.getMessage());
-            rc = 2;
-        } catch (Exception e) {
-            System.err.println("error: " + argv[0] + " failed: " + e.getMessage());
-            if (System.getenv("LOWRANK_DEBUG") != null) e.printStackTrace();
-            else System.err.println("(set LOWRANK_DEBUG=1 for the stack trace)");
-            rc = 1;
-        }
-        System.exit(rc);
+        System.exit(run(argv));
     }
 
-    static int run(String[] argv) throws Exception {
-        if (argv.length == 0) {
-            System.err.println("usage: lowrank train|prepare|eval|grad|bench|train-local [options]   (lowrank COMMAND --help)");
-            return 2;
-        }
-        switch (argv[0]) {
-            case "train":
-                return SparkTrainCommand.run(argv);
-            case "prepare":
-                return io.lowrank.spark.prepare.PrepareCommand.run(argv);
-            case "bench":
-                if (Arrays.asList(argv).contains("allreduce")) return AllReduceSuite.run(argv);
-                return Main.run(argv);
-            case "train-local": {
-                String[] rest = Arrays.copyOf(argv, argv.length);
-                rest[0] = "train";
-                return Main.run(rest);
-            }
-            default:
-                return Main.run(argv);
-        }
+    public static int run(String... argv) {
+        return commandLine().execute(argv);
+    }
+
+    /** Every command, in the order the usage lists them. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new SparkMain());
+        cl.addSubcommand(new SparkTrainCommand());     // train on Spark
+        cl.addSubcommand(new PrepareCommand());        // corpus -> token shards on Spark
+        cl.addSubcommand(new TrainLocalCommand());     // train in this process
+        cl.addSubcommand(new EvalCommand());
+        cl.addSubcommand(new GradCommand());
+        cl.addSubcommand(new SparkBenchCommand());
+        // new commands go here, one class each (generate, export, report, compare): a picocli
+        // @Command class implementing Callable<Integer>, options with a description and default
+        return Cli.commandLine(cl);
+    }
+
+    /** No command given: the usage on stderr, exit code 2. */
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return Cli.USAGE;
     }
 }

@@ -3,19 +3,18 @@ package io.lowrank.spark.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.spark.cli.SparkSetup;
-import io.lowrank.worker.cli.Args;
 import io.lowrank.worker.comm.AllReduceBench;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Option;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
@@ -27,22 +26,43 @@ import java.util.stream.IntStream;
  * reported as bus bandwidth, busbw = (bytes / median time) x 2(p-1)/p.
  */
 public final class AllReduceSuite {
-    private static final Set<String> OPTIONS = Set.of("suite", "procs", "size-mb", "iterations", "warmup", "mtu", "term-mb",
-            "window-mb", "threading", "tree-iterations");
+    /** The allreduce suite's own options (its --warmup is bench's, shared with the other suites). */
+    public static final class Options {
+        @Option(names = "--procs", paramLabel = "P", defaultValue = "2", description = "[allreduce] processes in the ring, >= 2 (default: ${DEFAULT-VALUE})")
+        int procs;
+
+        @Option(names = "--size-mb", paramLabel = "M", defaultValue = "64", description = "[allreduce] gradient size in MiB (default: ${DEFAULT-VALUE})")
+        int sizeMb;
+
+        @Option(names = "--iterations", paramLabel = "N", defaultValue = "5", description = "[allreduce] timed all-reduces (default: ${DEFAULT-VALUE})")
+        int iterations;
+
+        @Option(names = "--mtu", paramLabel = "BYTES", description = "[allreduce] Aeron MTU (default: 65504, the largest)")
+        Integer mtu;
+
+        @Option(names = "--term-mb", paramLabel = "M", description = "[allreduce] Aeron term length in MiB (default: 16)")
+        Integer termMb;
+
+        @Option(names = "--window-mb", paramLabel = "M", defaultValue = "4", description = "[allreduce] Aeron receiver window in MiB (default: ${DEFAULT-VALUE})")
+        int windowMb;
+
+        @Option(names = "--threading", paramLabel = "MODE", defaultValue = "shared", description = "[allreduce] Aeron media driver threading: shared, shared_network, dedicated (default: ${DEFAULT-VALUE})")
+        String threading;
+
+        @Option(names = "--tree-iterations", paramLabel = "N", defaultValue = "3", description = "[allreduce] timed Spark treeAggregate rounds (default: ${DEFAULT-VALUE})")
+        int treeIterations;
+    }
 
     private AllReduceSuite() {}
 
-    public static int run(String[] argv) throws Exception {
-        Args a = new Args("bench --suite allreduce", argv, 1, OPTIONS, Set.of());
-        int procs = a.intValue("procs", 2), sizeMb = a.intValue("size-mb", 64);
-        List<String> ring = new ArrayList<>();
-        for (String k : List.of("procs", "size-mb", "iterations", "warmup", "mtu", "term-mb", "window-mb", "threading")) {
-            if (a.get(k) != null) ring.addAll(List.of("--" + k, a.get(k)));
-        }
-        if (a.get("procs") == null) ring.addAll(List.of("--procs", Integer.toString(procs)));
-        if (a.get("size-mb") == null) ring.addAll(List.of("--size-mb", Integer.toString(sizeMb)));
+    public static int run(Options a, int warmup) throws Exception {
+        List<String> ring = new ArrayList<>(List.of("--procs", Integer.toString(a.procs), "--size-mb", Integer.toString(a.sizeMb),
+                "--iterations", Integer.toString(a.iterations), "--warmup", Integer.toString(warmup),
+                "--window-mb", Integer.toString(a.windowMb), "--threading", a.threading));
+        if (a.mtu != null) ring.addAll(List.of("--mtu", Integer.toString(a.mtu)));
+        if (a.termMb != null) ring.addAll(List.of("--term-mb", Integer.toString(a.termMb)));
         ObjectNode result = (ObjectNode) new ObjectMapper().readTree(lastLine(() -> AllReduceBench.main(ring.toArray(new String[0]))));
-        double tree = treeAggregateBusbw(procs, sizeMb, a.intValue("tree-iterations", 3));
+        double tree = treeAggregateBusbw(a.procs, a.sizeMb, a.treeIterations);
         result.put("tree_aggregate_gb_s", tree);
         result.put("speedup_vs_tree_aggregate", result.get("busbw_gb_s").asDouble() / tree);
         result.put("fraction_of_aeron_ceiling", result.get("busbw_gb_s").asDouble() / result.get("aeron_ceiling_gb_s").asDouble());

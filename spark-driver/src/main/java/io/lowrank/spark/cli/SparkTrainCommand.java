@@ -8,20 +8,23 @@ import io.lowrank.spark.prepare.PrepareOptions;
 import io.lowrank.spark.prepare.PrepareResult;
 import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
-import io.lowrank.worker.cli.Args;
-import io.lowrank.worker.cli.TrainCommand;
+import io.lowrank.worker.cli.Cli;
+import io.lowrank.worker.cli.TrainOverrides;
+import io.lowrank.worker.cli.UsageException;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.List;
-import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 
 /**
  * {@code train}: distributed data-parallel training on Spark.
@@ -32,23 +35,76 @@ import java.util.UUID;
  * The run's settings are stored in {@code run.json} in the run directory, so that {@code --resume}
  * needs nothing else. Last stdout line: one JSON object with the run's numbers.
  */
-public final class SparkTrainCommand {
+@Command(name = "train", description = "train on Spark: data-parallel workers in Spark tasks (--master local[N] by default)")
+public final class SparkTrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "master", "workers", "steps", "run-dir", "corpus",
-            "data", "chunk-steps", "max-chunk-retries", "keep-checkpoints", "threads", "set", "batch", "seq-len", "lr", "resume",
-            "peer-timeout-s", "barrier-timeout-s", "fail-at-step", "fail-rank");
     /** The demo corpus that bin/fetch-demo-corpus writes under the installation directory. */
     static final Path DEMO_CORPUS = Path.of(System.getProperty("lowrank.home", ".")).resolve("data/demo/demo-corpus.txt");
 
-    private SparkTrainCommand() {}
+    @Option(names = "--preset", paramLabel = "P", description = "model and training preset: tiny, 60m, 130m, 350m, 1b, 7b (conf/presets; required unless --resume)")
+    String preset;
 
-    public static int run(String[] argv) throws Exception {
-        Args a = new Args("train", argv, 1, OPTIONS, Set.of());
+    @Option(names = "--layer", paramLabel = "L", description = "projection layers: full, cola, cola-m, crnet, elas (default: full)")
+    String layer;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[N], local-cluster[..], spark://, yarn, k8s:// (default: spark-submit's, else local[*])")
+    String master;
+
+    @Option(names = "--workers", paramLabel = "W", description = "data-parallel workers, one Spark task each (default: 1)")
+    Integer workers;
+
+    @Option(names = "--run-dir", paramLabel = "URI", description = "run directory on any Hadoop file system: run.json, checkpoints, metrics (default: runs/PRESET-LAYER)")
+    String runDirOption;
+
+    @Option(names = "--corpus", paramLabel = "URI", description = "text/JSONL/Parquet corpus, prepared into RUN_DIR/data first (default: the demo corpus of bin/fetch-demo-corpus)")
+    String corpus;
+
+    @Option(names = "--data", paramLabel = "DATASET", description = "a dataset written by lowrank prepare, instead of --corpus (default: none)")
+    String dataset;
+
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "continue the run in RUN_DIR from its newest complete checkpoint (default: a new run)")
+    String resume;
+
+    @Option(names = "--chunk-steps", paramLabel = "N", description = "steps per Spark job; workers checkpoint and restart between chunks (default: steps/4, at most 100)")
+    Long chunkSteps;
+
+    @Option(names = "--max-chunk-retries", paramLabel = "N", defaultValue = "3", description = "retries of a failed chunk from its last checkpoint (default: ${DEFAULT-VALUE})")
+    int maxChunkRetries;
+
+    @Option(names = "--keep-checkpoints", paramLabel = "N", defaultValue = "3", description = "complete checkpoints to keep, 0 keeps all (default: ${DEFAULT-VALUE})")
+    int keepCheckpoints;
+
+    @Option(names = "--threads", paramLabel = "T", description = "compute threads per worker (default: local[N]'s N / workers, else the preset's train.threads)")
+    Integer threads;
+
+    @Option(names = "--peer-timeout-s", paramLabel = "S", defaultValue = "60", description = "seconds a worker waits for its all-reduce peers before failing the chunk (default: ${DEFAULT-VALUE})")
+    int peerTimeoutS;
+
+    @Option(names = "--barrier-timeout-s", paramLabel = "S", defaultValue = "900", description = "seconds Spark waits for all workers of a chunk to start (default: ${DEFAULT-VALUE})")
+    int barrierTimeoutS;
+
+    @Option(names = "--fail-at-step", paramLabel = "N", defaultValue = "-1", description = "testing: make one worker fail at step N, once (default: never)")
+    long failAtStep;
+
+    @Option(names = "--fail-rank", paramLabel = "R", defaultValue = "0", description = "testing: the worker that --fail-at-step fails (default: ${DEFAULT-VALUE})")
+    int failRank;
+
+    @Mixin
+    TrainOverrides overrides = new TrainOverrides();
+
+    /** Runs {@code train} on argv (argv[0] may be the word "train"); returns the exit code. */
+    public static int run(String[] argv) {
+        int from = argv.length > 0 && argv[0].equals("train") ? 1 : 0;
+        return Cli.run(new SparkTrainCommand(), java.util.Arrays.copyOfRange(argv, from, argv.length));
+    }
+
+    @Override
+    public Integer call() throws Exception {
         PrintStream out = System.out;
-        String master = a.get("master");
-        boolean resume = a.get("resume") != null;
-        String runDirUri = resume ? a.get("resume") : a.get("run-dir") != null ? a.get("run-dir")
-                : "runs/" + a.required("preset") + "-" + (a.get("layer") == null ? "full" : a.get("layer"));
+        boolean resume = this.resume != null;
+        if (!resume && preset == null) throw new UsageException("train: --preset is required (or --resume RUN_DIR)");
+        String runDirUri = resume ? this.resume : runDirOption != null ? runDirOption
+                : "runs/" + preset + "-" + (layer == null ? "full" : layer);
 
         Configuration bootstrap = new Configuration();
         RunDirectory run = new RunDirectory(runDirUri, bootstrap);
@@ -56,38 +112,40 @@ public final class SparkTrainCommand {
         RunConfig rc;
         if (resume) {
             if (!run.exists(RunDirectory.RUN_JSON)) {
-                throw new Args.UsageException("train --resume " + runDirUri + ": no " + RunDirectory.RUN_JSON + " there; is this a run directory of `lowrank train`?");
+                throw new UsageException("train --resume " + runDirUri + ": no " + RunDirectory.RUN_JSON + " there; is this a run directory of `lowrank train`?");
             }
             runJson = (ObjectNode) JSON.readTree(run.readText(RunDirectory.RUN_JSON));
             rc = RunConfig.fromJson(runJson.get("run_config"), run.uri() + "/" + RunDirectory.RUN_JSON);
-            for (String o : List.of("preset", "layer", "workers", "data", "corpus", "set", "batch", "seq-len", "lr", "steps", "chunk-steps")) {
-                if (a.get(o) != null) throw new Args.UsageException("train --resume: --" + o + " cannot change on resume (it is fixed in " + RunDirectory.RUN_JSON + ")");
+            Object[][] fixed = {{"--preset", preset}, {"--layer", layer}, {"--workers", workers}, {"--data", dataset}, {"--corpus", corpus},
+                    {"--set", overrides.set.isEmpty() ? null : overrides.set}, {"--batch", overrides.batch}, {"--seq-len", overrides.seqLen},
+                    {"--lr", overrides.lr}, {"--steps", overrides.steps}, {"--chunk-steps", chunkSteps}};
+            for (Object[] o : fixed) {
+                if (o[1] != null) throw new UsageException("train --resume: " + o[0] + " cannot change on resume (it is fixed in " + RunDirectory.RUN_JSON + ")");
             }
         } else {
             if (run.exists(RunDirectory.RUN_JSON)) {
-                throw new Args.UsageException("train: " + run.uri() + " already holds a run; continue it with --resume " + runDirUri + " or choose a new --run-dir");
+                throw new UsageException("train: " + run.uri() + " already holds a run; continue it with --resume " + runDirUri + " or choose a new --run-dir");
             }
-            rc = TrainCommand.applyOverrides(RunConfig.load(a.required("preset"), a.get("layer")), a);
+            rc = overrides.apply(RunConfig.load(preset, layer), threads);
             runJson = JSON.createObjectNode();
             runJson.put("run_id", UUID.randomUUID().toString().substring(0, 8));
             runJson.put("run_token", new SecureRandom().nextLong());
-            runJson.put("workers", a.intValue("workers", 1));
-            runJson.put("chunk_steps", Long.parseLong(a.get("chunk-steps") != null ? a.get("chunk-steps") : Long.toString(Math.max(1, Math.min(100, rc.steps() / 4)))));
+            runJson.put("workers", workers != null ? workers : 1);
+            runJson.put("chunk_steps", chunkSteps != null ? chunkSteps : Math.max(1, Math.min(100, rc.steps() / 4)));
             runJson.set("run_config", rc.toJson());
         }
         int workers = runJson.get("workers").asInt();
-        if (workers < 1) throw new Args.UsageException("train: --workers must be >= 1, got " + workers);
-        if (a.intValue("keep-checkpoints", 3) < 0) {
-            throw new Args.UsageException("train: --keep-checkpoints must be >= 0 (0 keeps every checkpoint), got " + a.get("keep-checkpoints"));
+        if (workers < 1) throw new UsageException("train: --workers must be >= 1, got " + workers);
+        if (keepCheckpoints < 0) {
+            throw new UsageException("train: --keep-checkpoints must be >= 0 (0 keeps every checkpoint), got " + keepCheckpoints);
         }
         int slots = SparkSetup.localSlots(master);
-        int threads = a.get("threads") != null ? a.intValue("threads", 1)
+        int threads = this.threads != null ? this.threads
                 : slots > 0 ? Math.max(1, slots / workers) : Math.max(1, rc.threads());
         if (slots > 0 && slots < workers * threads) {
-            throw new Args.UsageException("train: " + workers + " workers x " + threads + " threads need " + workers * threads
+            throw new UsageException("train: " + workers + " workers x " + threads + " threads need " + workers * threads
                     + " task slots but --master " + master + " has " + slots + "; use --master local[" + workers * threads + "] or fewer workers/threads");
         }
-        long barrierTimeoutS = a.intValue("barrier-timeout-s", 900);
         SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS);
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -98,7 +156,7 @@ public final class SparkTrainCommand {
             if (resume) {
                 data = PreparedDataset.open(conf, runJson.path("data").asText());
             } else {
-                data = resolveData(spark, a, rc, run, conf, out);
+                data = resolveData(spark, rc, run, conf, out);
                 runJson.put("data", data.uri());
                 run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
             }
@@ -111,9 +169,8 @@ public final class SparkTrainCommand {
                         + " but train.seq_len is " + rc.seqLen() + "; prepare it with --seq-len " + rc.seqLen() + " or set train.seq_len");
             }
             DistributedTraining.Plan plan = new DistributedTraining.Plan(runJson.get("run_id").asText(), runJson.get("run_token").asLong(),
-                    rc, workers, threads, runJson.get("chunk_steps").asLong(), a.intValue("max-chunk-retries", 3),
-                    a.intValue("keep-checkpoints", 3), 1000L * a.intValue("peer-timeout-s", 60), data, Long.parseLong(a.get("fail-at-step") == null ? "-1" : a.get("fail-at-step")),
-                    a.intValue("fail-rank", 0));
+                    rc, workers, threads, runJson.get("chunk_steps").asLong(), maxChunkRetries,
+                    keepCheckpoints, 1000L * peerTimeoutS, data, failAtStep, failRank);
             out.printf("run %s | %s | %d workers x %d threads | batch %d x seq %d x accum %d per worker | chunks of %d steps | data %s | Spark %s, app %s%n",
                     run.uri(), rc.model(data.vocabSize()), workers, threads, rc.batchSize(), rc.seqLen(), rc.gradAccum(),
                     plan.chunkSteps(), data.uri(), spark.version(), spark.sparkContext().applicationId());
@@ -137,12 +194,12 @@ public final class SparkTrainCommand {
      * --data (a prepared dataset), or --corpus (default: the demo corpus) prepared into
      * {@code RUN_DIR/data/<config-hash>} by the prepare job in this application first.
      */
-    private static PreparedDataset resolveData(SparkSession spark, Args a, RunConfig rc, RunDirectory run, Configuration conf,
-                                               PrintStream out) throws Exception {
-        if (a.get("data") != null) return PreparedDataset.open(conf, a.get("data"));
-        String corpus = a.get("corpus") != null ? a.get("corpus") : DEMO_CORPUS.toString();
-        if (a.get("corpus") == null && !Files.isRegularFile(DEMO_CORPUS)) {
-            throw new Args.UsageException("demo corpus " + DEMO_CORPUS + " not found: run bin/fetch-demo-corpus, or pass --corpus URI or --data DATASET_DIR");
+    private PreparedDataset resolveData(SparkSession spark, RunConfig rc, RunDirectory run, Configuration conf,
+                                        PrintStream out) throws Exception {
+        if (dataset != null) return PreparedDataset.open(conf, dataset);
+        String corpus = this.corpus != null ? this.corpus : DEMO_CORPUS.toString();
+        if (this.corpus == null && !Files.isRegularFile(DEMO_CORPUS)) {
+            throw new UsageException("demo corpus " + DEMO_CORPUS + " not found: run bin/fetch-demo-corpus, or pass --corpus URI or --data DATASET_DIR");
         }
         PrepareOptions o = new PrepareOptions().inputs(corpus).output(run.path("data").toString()).tokenizer(rc.tokenizer())
                 .seqLen(rc.seqLen()).seed(rc.seed()).valFraction(0.02).progress(out::println);

@@ -4,42 +4,68 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
+import io.lowrank.worker.cli.Cli;
+import io.lowrank.worker.cli.UsageException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.concurrent.Callable;
 
 /**
  * {@code lowrank prepare}: the CLI over {@link PrepareJob}. Progress goes to stderr; the last
  * stdout line is one JSON object (see {@link PrepareResult#toJson()}). Exit codes: 0 done (or
  * already done), 1 the job failed (bad input, too many malformed records...), 2 usage error.
  */
-public final class PrepareCommand {
+@Command(name = "prepare", description = "tokenize a corpus into shuffled token shards on Spark (for train --data)")
+public final class PrepareCommand implements Callable<Integer> {
+    // Numbers are read as text and checked by number()/fraction() below, whose messages name the
+    // option and its range.
+    @Option(names = "--input", paramLabel = "URI[,URI...]", description = "files, directories or globs on any Hadoop file system (repeatable; required)")
+    List<String> input = new ArrayList<>();
 
-    static final String USAGE = String.join("\n",
-            "usage: lowrank prepare --input URI[,URI...] --output URI [options]",
-            "  --input URI[,URI...]          files, directories or globs on any Hadoop file system (repeatable)",
-            "  --output URI                  output root; the dataset goes to <output>/<config-hash>/",
-            "  --format auto|text|jsonl|parquet   (default auto: from each file's name)",
-            "  --text-field NAME             JSONL field / Parquet column with the text (default text)",
-            "  --tokenizer gpt2|gpt2-32k|cl100k   (default gpt2-32k)",
-            "  --seq-len N                   model sequence length; sequences hold N+1 tokens (default 256)",
-            "  --val-fraction F              fraction of sequences for validation (default 0.01)",
-            "  --val-sequences N             exact number of validation sequences (overrides --val-fraction)",
-            "  --seed N                      shuffle seed (default 42)",
-            "  --shard-tokens N              max tokens per shard, whole sequences (default 16777216)",
-            "  --max-malformed-fraction F    fail above this share of malformed records (default 0.01)",
-            "  --split-bytes N               input bytes per tokenization task (default auto; output unchanged)",
-            "  --master URL                  Spark master (default: spark-submit's, else local[*])");
+    @Option(names = "--output", paramLabel = "URI", description = "output root; the dataset goes to OUTPUT/CONFIG-HASH/ (required)")
+    String output;
 
-    private static final Set<String> OPTIONS = Set.of("input", "output", "format", "text-field", "tokenizer", "seq-len",
-            "val-fraction", "val-sequences", "seed", "shard-tokens", "max-malformed-fraction", "split-bytes", "master");
+    @Option(names = "--format", paramLabel = "F", description = "auto, text, jsonl or parquet (default: auto, from each file's name)")
+    String format;
 
-    private PrepareCommand() {
-    }
+    @Option(names = "--text-field", paramLabel = "NAME", description = "JSONL field / Parquet column with the text (default: text)")
+    String textField;
+
+    @Option(names = "--tokenizer", paramLabel = "T", description = "gpt2, gpt2-32k or cl100k (default: gpt2-32k)")
+    String tokenizer;
+
+    @Option(names = "--seq-len", paramLabel = "N", description = "model sequence length; sequences hold N+1 tokens (default: 256)")
+    String seqLen;
+
+    @Option(names = "--val-fraction", paramLabel = "F", description = "fraction of sequences for validation (default: 0.01)")
+    String valFraction;
+
+    @Option(names = "--val-sequences", paramLabel = "N", description = "exact number of validation sequences, instead of --val-fraction (default: none)")
+    String valSequences;
+
+    @Option(names = "--seed", paramLabel = "N", description = "shuffle seed (default: 42)")
+    String seed;
+
+    @Option(names = "--shard-tokens", paramLabel = "N", description = "max tokens per shard, whole sequences (default: 16777216)")
+    String shardTokens;
+
+    @Option(names = "--max-malformed-fraction", paramLabel = "F", description = "fail above this share of malformed records (default: 0.01)")
+    String maxMalformedFraction;
+
+    @Option(names = "--split-bytes", paramLabel = "N", description = "input bytes per tokenization task; the output does not change (default: auto)")
+    String splitBytes;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*])")
+    String master;
+
+    private PrintStream out = System.out, err = System.err;
 
     /** Runs {@code prepare} ({@code argv[0]} may be the word "prepare"); returns the exit code. */
     public static int run(String[] argv) {
@@ -47,22 +73,27 @@ public final class PrepareCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
-        Map<String, List<String>> args;
+        int from = argv.length > 0 && argv[0].equals("prepare") ? 1 : 0;
+        PrepareCommand command = new PrepareCommand();
+        command.out = out;
+        command.err = err;
+        CommandLine cl = Cli.commandLine(command);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(Arrays.copyOfRange(argv, from, argv.length));
+    }
+
+    @Override
+    public Integer call() {
         PrepareOptions o;
         try {
-            args = parse(argv);
-            if (args.containsKey("help")) {
-                out.println(USAGE);
-                return 0;
-            }
-            o = options(args, err);
+            o = options(err);
             o.validate();
         } catch (UsageException | PrepareException e) {
             err.println("prepare: error: " + e.getMessage());
-            err.println(USAGE);
+            err.println("(lowrank prepare --help lists the options)");
             return 2;
         }
-        String master = last(args, "master");
         SparkSession spark = null;
         try {
             // a no-op re-run needs no Spark: check for the dataset with the Hadoop settings Spark would use
@@ -114,98 +145,52 @@ public final class PrepareCommand {
         return io.lowrank.spark.cli.SparkSetup.baseConf("lowrank prepare", master);
     }
 
-    static final class UsageException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        UsageException(String m) {
-            super(m);
-        }
-    }
-
-    static Map<String, List<String>> parse(String[] argv) {
-        Map<String, List<String>> values = new LinkedHashMap<>();
-        int from = argv.length > 0 && argv[0].equals("prepare") ? 1 : 0;
-        for (int i = from; i < argv.length; i++) {
-            String a = argv[i];
-            if (a.equals("--help") || a.equals("-h")) {
-                values.put("help", List.of("true"));
-                continue;
-            }
-            if (!a.startsWith("--")) {
-                throw new UsageException("unexpected argument '" + a + "'");
-            }
-            String key = a.substring(2);
-            String value;
-            int eq = key.indexOf('=');
-            if (eq >= 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            } else {
-                if (i + 1 >= argv.length) {
-                    throw new UsageException("option --" + key + " needs a value");
-                }
-                value = argv[++i];
-            }
-            if (!OPTIONS.contains(key)) {
-                throw new UsageException("unknown option --" + key + " (known: --" + String.join(", --", new TreeSet<>(OPTIONS)) + ")");
-            }
-            values.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-        }
-        return values;
-    }
-
-    private static String last(Map<String, List<String>> args, String key) {
-        List<String> v = args.get(key);
-        return v == null ? null : v.get(v.size() - 1);
-    }
-
-    private static PrepareOptions options(Map<String, List<String>> a, PrintStream err) {
+    private PrepareOptions options(PrintStream err) {
         PrepareOptions o = new PrepareOptions().progress(err::println);
-        for (String list : a.getOrDefault("input", List.of())) {
+        for (String list : input) {
             for (String in : list.split(",")) {
                 if (!in.isBlank()) {
                     o.inputs(in.trim());
                 }
             }
         }
-        if (a.containsKey("output")) {
-            o.output(last(a, "output"));
+        if (output != null) {
+            o.output(output);
         }
-        if (a.containsKey("format")) {
-            o.format(PrepareOptions.Format.parse(last(a, "format")));
+        if (format != null) {
+            o.format(PrepareOptions.Format.parse(format));
         }
-        if (a.containsKey("text-field")) {
-            o.textField(last(a, "text-field"));
+        if (textField != null) {
+            o.textField(textField);
         }
-        if (a.containsKey("tokenizer")) {
-            o.tokenizer(last(a, "tokenizer"));
+        if (tokenizer != null) {
+            o.tokenizer(tokenizer);
         }
-        if (a.containsKey("seq-len")) {
-            o.seqLen((int) number(a, "seq-len", 1, Integer.MAX_VALUE - 1));
+        if (seqLen != null) {
+            o.seqLen((int) number(seqLen, "seq-len", 1, Integer.MAX_VALUE - 1));
         }
-        if (a.containsKey("val-fraction")) {
-            o.valFraction(fraction(a, "val-fraction"));
+        if (valFraction != null) {
+            o.valFraction(fraction(valFraction, "val-fraction"));
         }
-        if (a.containsKey("val-sequences")) {
-            o.valSequences(number(a, "val-sequences", 0, Long.MAX_VALUE));
+        if (valSequences != null) {
+            o.valSequences(number(valSequences, "val-sequences", 0, Long.MAX_VALUE));
         }
-        if (a.containsKey("seed")) {
-            o.seed(number(a, "seed", Long.MIN_VALUE, Long.MAX_VALUE));
+        if (seed != null) {
+            o.seed(number(seed, "seed", Long.MIN_VALUE, Long.MAX_VALUE));
         }
-        if (a.containsKey("shard-tokens")) {
-            o.shardTokens(number(a, "shard-tokens", 1, Long.MAX_VALUE));
+        if (shardTokens != null) {
+            o.shardTokens(number(shardTokens, "shard-tokens", 1, Long.MAX_VALUE));
         }
-        if (a.containsKey("max-malformed-fraction")) {
-            o.maxMalformedFraction(fraction(a, "max-malformed-fraction"));
+        if (maxMalformedFraction != null) {
+            o.maxMalformedFraction(fraction(maxMalformedFraction, "max-malformed-fraction"));
         }
-        if (a.containsKey("split-bytes")) {
-            o.splitBytes(number(a, "split-bytes", 1, Long.MAX_VALUE));
+        if (splitBytes != null) {
+            o.splitBytes(number(splitBytes, "split-bytes", 1, Long.MAX_VALUE));
         }
         return o;
     }
 
-    private static long number(Map<String, List<String>> a, String key, long min, long max) {
-        String v = last(a, key);
+    private static long number(String v, String key, long min, long max) {
         long n;
         try {
             n = Long.parseLong(v.replace("_", ""));
@@ -218,8 +203,7 @@ public final class PrepareCommand {
         return n;
     }
 
-    private static double fraction(Map<String, List<String>> a, String key) {
-        String v = last(a, key);
+    private static double fraction(String v, String key) {
         try {
             return Double.parseDouble(v);
         } catch (NumberFormatException e) {

@@ -5,7 +5,7 @@ import io.lowrank.spark.fs.RunDirectory;
 import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.metrics.LiveMetrics;
 import io.lowrank.spark.metrics.StepUpdate;
-import io.lowrank.worker.cli.TrainCommand;
+import io.lowrank.worker.cli.TrainLocalCommand;
 import io.lowrank.worker.comm.AeronRingAllReduce;
 import io.lowrank.worker.data.CursorState;
 import io.lowrank.worker.data.TokenCursor;
@@ -164,7 +164,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         // verified local copies, kept across chunks in the executor's temp space
         PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
         List<Path> trainFiles = data.train();
-        int[] val = !data.val().isEmpty() ? TrainCommand.readAll(data.val(), mc.vocabSize) : null;   // every rank evaluates a share
+        int[] val = !data.val().isEmpty() ? TrainLocalCommand.readAll(data.val(), mc.vocabSize) : null;   // every rank evaluates a share
         Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
         ResidentWorkers.Worker worker = null;
         try {

@@ -18,29 +18,38 @@ import io.lowrank.worker.tensor.Nd4jCpuBackend;
 import io.lowrank.worker.tensor.Tensor;
 import io.lowrank.worker.train.Batches;
 import io.lowrank.worker.train.RunConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 import java.util.Arrays;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 
 /**
  * Throughput of full training steps (forward, backward, clip, AdamW: the training data path with
  * token windows from memory) after warm-up steps, reported as medians; and the machine's sgemm
  * peak through the same backend, so the step's GFLOP/s can be read as a fraction of it.
  */
-final class BenchCommand {
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "seq-len", "batch", "steps", "threads", "warmup", "suite", "size", "set", "sgemm-size", "tokens", "native", "gemm");
+@Command(name = "bench", description = "time training steps, sgemm, 2:4 spmm or the fused kernels (--suite)")
+public final class BenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static int run(String[] argv) throws Exception {
-        Args a = new Args("bench", argv, 1, OPTIONS, Set.of());
-        String suite = a.get("suite") == null ? "train" : a.get("suite");
-        switch (suite) {
-            case "train": return train(a);
-            case "sgemm": return sgemm(a);
-            case "spmm24": return spmm24(a);
-            case "fused": return fused(a);
-            default: throw new Args.UsageException("bench: unknown --suite '" + suite + "' (train, sgemm, spmm24, fused)");
+    @Mixin
+    BenchOptions options = new BenchOptions();
+
+    @Override
+    public Integer call() throws Exception { return run(options); }
+
+    /** Runs one of the single-process suites. */
+    public static int run(BenchOptions o) throws Exception {
+        switch (o.suite) {
+            case "train": return train(o);
+            case "sgemm": return sgemm(o);
+            case "spmm24": return spmm24(o);
+            case "fused": return fused(o);
+            default: throw new UsageException("bench: unknown --suite '" + o.suite + "' (train, sgemm, spmm24, fused"
+                    + (o.suite.equals("allreduce") ? "; allreduce runs on Spark: use bin/lowrank bench --suite allreduce" : "") + ")");
         }
     }
 
@@ -130,19 +139,19 @@ final class BenchCommand {
      * --gemm both likewise runs every layer with its products in OpenBLAS (LAYER+openblas) and in
      * the native kernels' sgemm (LAYER+native-gemm); --gemm openblas|native|auto picks one.
      */
-    static int train(Args a) throws Exception {
-        String[] layerArgs = a.required("layer").split(",");
-        String preset = a.required("preset");
-        int steps = a.intValue("steps", 5), warmup = a.intValue("warmup", 2);
-        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        String nativeMode = a.get("native") == null ? "default" : a.get("native");
-        if (!Set.of("default", "both").contains(nativeMode)) throw new Args.UsageException("bench: --native must be 'both' (or absent)");
-        String gemmMode = a.get("gemm") == null ? "default" : a.get("gemm");
+    static int train(BenchOptions a) throws Exception {
+        String[] layerArgs = a.required(a.layer, "--layer").split(",");
+        String preset = a.required(a.preset, "--preset");
+        int steps = a.steps != null ? a.steps : 5, warmup = a.warmup;
+        int threads = a.threads();
+        String nativeMode = a.nativeMode == null ? "default" : a.nativeMode;
+        if (!Set.of("default", "both").contains(nativeMode)) throw new UsageException("bench: --native must be 'both' (or absent)");
+        String gemmMode = a.gemm == null ? "default" : a.gemm;
         if (!Set.of("default", "both", "auto", "openblas", "native").contains(gemmMode)) {
-            throw new Args.UsageException("bench: --gemm must be both, auto, openblas or native, not '" + gemmMode + "'");
+            throw new UsageException("bench: --gemm must be both, auto, openblas or native, not '" + gemmMode + "'");
         }
         boolean gemmBoth = gemmMode.equals("both");
-        if (gemmBoth && nativeMode.equals("both")) throw new Args.UsageException("bench: --native both and --gemm both cannot be combined");
+        if (gemmBoth && nativeMode.equals("both")) throw new UsageException("bench: --native both and --gemm both cannot be combined");
         Nd4jCpuBackend.GemmEngine gemm = gemmMode.equals("default") || gemmBoth ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(gemmMode);
         boolean both = nativeMode.equals("both") || gemmBoth;
         String[] variants = gemmBoth ? new String[]{"+openblas", "+native-gemm"} : new String[]{"+java", "+native"};
@@ -158,8 +167,8 @@ final class BenchCommand {
         try {
             for (int l = 0; l < layers.length; l++) {
                 String layer = both ? layers[l].substring(0, layers[l].indexOf('+')) : layers[l];
-                RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);  // --steps/--batch here mean the benchmark's
-                int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+                RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), a.set);  // --steps/--batch here mean the benchmark's
+                int seqLen = a.seqLen != null ? a.seqLen : rc.seqLen(), batch = a.batch != null ? a.batch : rc.batchSize();
                 boolean nativeKernels = nativeDefault;
                 Nd4jCpuBackend.GemmEngine engine = gemm;
                 if (both && gemmBoth) {
@@ -173,9 +182,9 @@ final class BenchCommand {
             // sgemm peak of each product library the setups use, measured before and after the
             // steps on its own backend (its allocations stay out of the models' counts)
             java.util.Map<String, Double> peaks = new java.util.TreeMap<>();
-            if (a.get("sgemm-size") != null) {
+            if (a.sgemmSize != null) {
                 for (Setup u : setups) peaks.putIfAbsent(gemmName(u.be), Double.NaN);
-                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads, engine));
+                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.sgemmSize, 5, threads, engine));
             }
             for (int s = -warmup; s < steps; s++) {
                 for (Setup u : setups) {
@@ -189,7 +198,7 @@ final class BenchCommand {
                 }
             }
             for (String engine : peaks.keySet()) {
-                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.intValue("sgemm-size", 2048), 5, threads, engine)));
+                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.sgemmSize, 5, threads, engine)));
             }
             ObjectNode out;
             if (setups.length == 1) {
@@ -238,7 +247,7 @@ final class BenchCommand {
     /** --gemm auto|openblas|native (a usage error otherwise). */
     static Nd4jCpuBackend.GemmEngine gemmEngine(String v) {
         if (!Set.of("auto", "openblas", "native").contains(v)) {
-            throw new Args.UsageException("bench: --gemm must be auto, openblas or native here, not '" + v + "'");
+            throw new UsageException("bench: --gemm must be auto, openblas or native here, not '" + v + "'");
         }
         return Nd4jCpuBackend.GemmEngine.valueOf(v.toUpperCase(java.util.Locale.ROOT));
     }
@@ -270,10 +279,10 @@ final class BenchCommand {
         return median(gf);
     }
 
-    static int sgemm(Args a) {
-        int n = a.intValue("size", 2048), reps = a.intValue("steps", 7);
-        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        Nd4jCpuBackend.GemmEngine engine = a.get("gemm") == null ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(a.get("gemm"));
+    static int sgemm(BenchOptions a) {
+        int n = a.size, reps = a.steps != null ? a.steps : 7;
+        int threads = a.threads();
+        Nd4jCpuBackend.GemmEngine engine = a.gemm == null ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(a.gemm);
         try (Backend be = new Nd4jCpuBackend(DType.F32, threads, Nd4jCpuBackend.nativeKernelsByDefault(), engine)) {
             ObjectNode out = JSON.createObjectNode();
             out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gemm", gemmName(be)).put("gflops_median", sgemmGflops(be, n, reps));
@@ -292,11 +301,11 @@ final class BenchCommand {
      * OpenMP threads of the sparse kernel would slow the dense product that follows it, and spinning
      * OpenBLAS workers the sparse kernel.
      */
-    static int spmm24(Args a) throws Exception {
-        String preset = a.required("preset");
-        int tokens = a.intValue("tokens", 2048), reps = a.intValue("steps", 7), warmup = a.intValue("warmup", 2);
-        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        ModelConfig mc = TrainCommand.applySets(RunConfig.load(preset, "elas"), a).model(32000);
+    static int spmm24(BenchOptions a) throws Exception {
+        String preset = a.required(a.preset, "--preset");
+        int tokens = a.tokens, reps = a.steps != null ? a.steps : 7, warmup = a.warmup;
+        int threads = a.threads();
+        ModelConfig mc = TrainOverrides.applySets(RunConfig.load(preset, "elas"), a.set).model(32000);
         int cols = mc.intermediateSize, n = mc.rank;
         try (Nd4jCpuBackend be = new Nd4jCpuBackend(DType.F32, threads)) {
             Tensor y2 = be.allocate(tokens, cols), dense = be.allocate(tokens, cols), w = be.allocate(cols, n);
@@ -350,14 +359,14 @@ final class BenchCommand {
      * (2); ratio = java_ms / native_ms; rel_diff = ||native - java|| / ||java|| of the op's outputs
      * (see FusedOpsBench). One line per op, then the JSON object on the last line.
      */
-    static int fused(Args a) throws Exception {
-        String preset = a.required("preset");
-        String layer = a.get("layer") == null ? "cola" : a.get("layer");
-        int reps = a.intValue("steps", 7), warmup = a.intValue("warmup", 2);
-        int threads = a.intValue("threads", Runtime.getRuntime().availableProcessors());
-        RunConfig rc = TrainCommand.applySets(RunConfig.load(preset, layer), a);
+    static int fused(BenchOptions a) throws Exception {
+        String preset = a.required(a.preset, "--preset");
+        String layer = a.layer == null ? "cola" : a.layer;
+        int reps = a.steps != null ? a.steps : 7, warmup = a.warmup;
+        int threads = a.threads();
+        RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), a.set);
         ModelConfig mc = rc.model(32000);
-        int seqLen = a.intValue("seq-len", rc.seqLen()), batch = a.intValue("batch", rc.batchSize());
+        int seqLen = a.seqLen != null ? a.seqLen : rc.seqLen(), batch = a.batch != null ? a.batch : rc.batchSize();
         if (!NativeLibrary.isAvailable()) {
             throw new IllegalStateException("bench --suite fused compares the Java loops with the native kernels, which are unavailable: "
                     + NativeLibrary.unavailableReason());

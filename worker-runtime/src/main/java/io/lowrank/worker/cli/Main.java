@@ -1,54 +1,47 @@
 package io.lowrank.worker.cli;
 
-import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
 
 /**
- * {@code lowrank SUBCOMMAND ...}: the single-process commands. Each prints human-readable progress
- * and, as its last line of stdout, one JSON object (the machine-readable result). Exit code 2 means
- * bad usage or configuration, 1 a failure while running.
+ * The worker runtime's own command line, {@code java -cp ... io.lowrank.worker.cli.Main COMMAND}:
+ * the single-process commands without Spark. {@code bin/lowrank} runs the Spark launcher
+ * ({@code io.lowrank.spark.SparkMain}), whose command list includes these. Each command prints
+ * human-readable progress and, as its last line of stdout, one JSON object; exit code 2 means bad
+ * usage or configuration, 1 a failure while running (see {@link Cli}).
  */
-public final class Main {
-    private Main() {}
-
-    static final String USAGE = String.join("\n",
-            "usage: lowrank SUBCOMMAND [options]",
-            "  train  --preset P [--layer full|cola] [--steps S] [--run-dir DIR] [--corpus FILE | --tokens PATH] [--resume RUN_DIR] [--set model.k=v|train.k=v ...]",
-            "  eval   --model DIR --tokens FILE --seq-len N [--batch B] [--dtype float32|float64]",
-            "  grad   --model DIR --tokens FILE --seq-len N --out FILE.safetensors [--batch B] [--dtype float32|float64]",
-            "  bench  --preset P --layer full|cola[,...] --seq-len 256 --batch B --steps S [--threads T] [--warmup W]",
-            "         [--sgemm-size N] [--native both] [--gemm both|auto|openblas|native]",
-            "  bench  --suite sgemm [--size N] [--threads T] [--gemm auto|openblas|native]",
-            "  bench  --suite spmm24 --preset P [--tokens 2048] [--steps 7] [--warmup 2] [--threads T]");
+@Command(name = "lowrank-worker", description = "single-process lowrank commands (no Spark); bin/lowrank has them all",
+        footer = "%nlowrank-worker COMMAND --help lists a command's options.")
+public final class Main implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
 
     public static void main(String[] argv) {
         System.exit(run(argv));
     }
 
-    public static int run(String[] argv) {
-        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h")) {
-            System.out.println(USAGE);
-            return argv.length == 0 ? 2 : 0;
-        }
-        String cmd = argv[0];
-        try {
-            switch (cmd) {
-                case "eval": return EvalCommand.eval(argv);
-                case "grad": return EvalCommand.grad(argv);
-                case "train": return TrainCommand.run(argv);
-                case "bench": return BenchCommand.run(argv);
-                default:
-                    System.err.println("unknown subcommand '" + cmd + "'\n" + USAGE);
-                    return 2;
-            }
-        } catch (Args.UsageException | IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            System.err.println("error: " + cmd + " failed: " + e);
-            if (System.getenv("LOWRANK_DEBUG") != null) e.printStackTrace();
-            return 1;
-        }
+    public static int run(String... argv) {
+        return Cli.commandLine(commandLine()).execute(argv);
     }
 
-    static String[] tail(String[] argv) { return Arrays.copyOfRange(argv, 1, argv.length); }
+    /** The command tree; {@code train} is the old name of {@code train-local} here. */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.addSubcommand("train-local", new TrainLocalCommand(), "train");
+        cl.addSubcommand(new EvalCommand());
+        cl.addSubcommand(new GradCommand());
+        cl.addSubcommand(new BenchCommand());
+        return cl;
+    }
+
+    /** No command given: the usage, and exit code 2. */
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return Cli.USAGE;
+    }
 }

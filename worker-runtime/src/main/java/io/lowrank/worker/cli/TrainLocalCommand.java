@@ -18,53 +18,80 @@ import io.lowrank.worker.tensor.Nd4jCpuBackend;
 import io.lowrank.worker.train.RunConfig;
 import io.lowrank.worker.train.Trainer;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
- * Single-process training: {@code train --preset tiny --layer cola --steps 200 --run-dir runs/demo}.
+ * {@code train-local}: single-process training,
+ * {@code train-local --preset tiny --layer cola --steps 200 --run-dir runs/demo}.
  * Data comes from a text/JSONL corpus (tokenized once into {@code <run-dir>/data}), from a
  * directory of token shards with a manifest, or from one token file (.tok/.npy; its last 5% of
  * windows become the held-out set).
  */
-public final class TrainCommand {
+@Command(name = "train-local", description = "train in this process, without Spark (one worker)")
+public final class TrainLocalCommand implements Callable<Integer> {
     /** The demo corpus that bin/fetch-demo-corpus writes under the installation directory. */
     static final Path DEMO_CORPUS = Path.of(System.getProperty("lowrank.home", ".")).resolve("data/demo/demo-corpus.txt");
-    private static final Set<String> OPTIONS = Set.of("preset", "layer", "steps", "run-dir", "corpus", "tokens", "resume",
-            "set", "threads", "batch", "seq-len", "lr");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static int run(String[] argv) throws Exception {
-        Args a = new Args("train", argv, 1, OPTIONS, Set.of());
+    @Option(names = "--preset", paramLabel = "P", description = "model and training preset: tiny, 60m, 130m, 350m, 1b, 7b (conf/presets; required unless --resume)")
+    String preset;
+
+    @Option(names = "--layer", paramLabel = "L", description = "projection layers: full, cola, cola-m, crnet, elas (default: full)")
+    String layer;
+
+    @Option(names = "--run-dir", paramLabel = "DIR", description = "where checkpoints and metrics go (default: runs/PRESET-LAYER)")
+    String runDirOption;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "text or JSONL corpus, tokenized into RUN_DIR/data (default: the demo corpus of bin/fetch-demo-corpus)")
+    String corpus;
+
+    @Option(names = "--tokens", paramLabel = "PATH", description = "token shards with a manifest, or one .tok/.npy file (last 5%% held out) instead of --corpus (default: none)")
+    String tokens;
+
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "continue the run in RUN_DIR from its newest complete checkpoint (default: a new run)")
+    String resume;
+
+    @Option(names = "--threads", paramLabel = "T", description = "compute threads (default: the preset's train.threads, else all cores)")
+    Integer threads;
+
+    @Mixin
+    TrainOverrides overrides = new TrainOverrides();
+
+    @Override
+    public Integer call() throws Exception {
         RunConfig rc;
         Path runDir;
         Optional<Path> resumeFrom = Optional.empty();
-        if (a.get("resume") != null) {
-            runDir = Path.of(a.get("resume"));
+        if (resume != null) {
+            runDir = Path.of(resume);
             resumeFrom = CheckpointDir.latest(runDir);
             if (resumeFrom.isEmpty()) throw new IllegalArgumentException("--resume " + runDir + ": no complete checkpoint (step-XXXXXXXX) in that run directory");
             JsonNode st = JsonFiles.readTree(resumeFrom.get().resolve(CheckpointDir.TRAINER_STATE_JSON));
             rc = RunConfig.fromJson(st.get("run_config"), resumeFrom.get() + "/trainer_state.json");
         } else {
-            rc = RunConfig.load(a.required("preset"), a.get("layer"));
-            runDir = Path.of(a.get("run-dir") != null ? a.get("run-dir") : "runs/" + a.get("preset") + "-" + (a.get("layer") == null ? "full" : a.get("layer")));
+            if (preset == null) throw new UsageException("train-local: --preset is required (or --resume RUN_DIR)");
+            rc = RunConfig.load(preset, layer);
+            runDir = Path.of(runDirOption != null ? runDirOption : "runs/" + preset + "-" + (layer == null ? "full" : layer));
         }
-        rc = applyOverrides(rc, a);
+        rc = overrides.apply(rc, threads);
         TextTokenizer tok = Tokenizers.byName(rc.tokenizer());
         ModelConfig mc = rc.model(tok.vocabSize());
         Files.createDirectories(runDir);
 
         List<Path> trainFiles;
         int[] val;
-        if (a.get("tokens") != null) {
-            Path t = Path.of(a.get("tokens"));
+        if (tokens != null) {
+            Path t = Path.of(tokens);
             if (Files.isDirectory(t)) {
                 ShardManifest man = ShardManifest.read(t);
                 trainFiles = man.trainFiles(t);
@@ -82,7 +109,7 @@ public final class TrainCommand {
                 val = java.util.Arrays.copyOfRange(all, cut, all.length);
             }
         } else {
-            Path corpus = Path.of(a.get("corpus") != null ? a.get("corpus") : DEMO_CORPUS.toString());
+            Path corpus = Path.of(this.corpus != null ? this.corpus : DEMO_CORPUS.toString());
             if (!Files.isRegularFile(corpus)) {
                 throw new IllegalArgumentException("corpus " + corpus + " not found: run bin/fetch-demo-corpus for the demo corpus, or pass --corpus FILE (text or JSONL) or --tokens PATH");
             }
@@ -118,32 +145,6 @@ public final class TrainCommand {
             }
         }
         return 0;
-    }
-
-    /** The convenience flags and --set model.k=v / train.k=v, applied together and validated once. */
-    public static RunConfig applyOverrides(RunConfig rc, Args a) {
-        Map<String, String> o = new LinkedHashMap<>();
-        String[][] flags = {{"steps", "train.steps"}, {"batch", "train.batch_size"}, {"seq-len", "train.seq_len"},
-                {"lr", "train.lr"}, {"threads", "train.threads"}};
-        for (String[] f : flags) if (a.get(f[0]) != null) o.put(f[1], a.get(f[0]));
-        o.putAll(sets(a));
-        return o.isEmpty() ? rc : rc.with(o);
-    }
-
-    /** The generic --set overrides alone. */
-    static RunConfig applySets(RunConfig rc, Args a) {
-        Map<String, String> o = sets(a);
-        return o.isEmpty() ? rc : rc.with(o);
-    }
-
-    private static Map<String, String> sets(Args a) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (String kv : a.all("set")) {
-            int eq = kv.indexOf('=');
-            if (eq < 0) throw new Args.UsageException("train: --set expects key=value, got '" + kv + "'");
-            o.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
-        return o;
     }
 
     public static int[] readAll(List<Path> files, int vocab) throws IOException {

@@ -1,0 +1,67 @@
+package io.lowrank.worker.cli;
+
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The options of {@code bench} for its single-process suites (train, sgemm, spmm24, fused); the
+ * brackets in each description name the suites that read it. The Spark launcher's {@code bench}
+ * adds the allreduce suite's options next to these.
+ */
+public final class BenchOptions {
+    @Option(names = "--suite", paramLabel = "S", defaultValue = "train",
+            description = "what to time: train (full training steps), sgemm, spmm24, fused, allreduce (default: ${DEFAULT-VALUE})")
+    public String suite;
+
+    @Option(names = "--preset", paramLabel = "P", description = "[train, spmm24, fused] model preset: tiny, 60m, 130m, ... (required for these)")
+    public String preset;
+
+    @Option(names = "--layer", paramLabel = "L[,L...]",
+            description = "[train] projection layers to compare in one process, e.g. full,cola (required); [fused] one layer (default: cola)")
+    public String layer;
+
+    @Option(names = "--seq-len", paramLabel = "N", description = "[train, fused] tokens per sequence (default: the preset's train.seq_len)")
+    public Integer seqLen;
+
+    @Option(names = "--batch", paramLabel = "B", description = "[train, fused] sequences per step (default: the preset's train.batch_size)")
+    public Integer batch;
+
+    @Option(names = "--steps", paramLabel = "N", description = "timed steps [train] (default: 5) or repetitions [sgemm, spmm24, fused] (default: 7)")
+    public Integer steps;
+
+    @Option(names = "--warmup", paramLabel = "W", defaultValue = "2", description = "untimed steps or repetitions first (default: ${DEFAULT-VALUE})")
+    public int warmup;
+
+    @Option(names = "--threads", paramLabel = "T", description = "compute threads (default: all cores)")
+    public Integer threads;
+
+    @Option(names = "--size", paramLabel = "N", defaultValue = "2048", description = "[sgemm] N x N x N product (default: ${DEFAULT-VALUE})")
+    public int size;
+
+    @Option(names = "--sgemm-size", paramLabel = "N",
+            description = "[train] also time N x N x N sgemms (the peak) and report the step's fraction of it (default: no probe)")
+    public Integer sgemmSize;
+
+    @Option(names = "--tokens", paramLabel = "N", defaultValue = "2048", description = "[spmm24] rows (tokens) of the sparse operand (default: ${DEFAULT-VALUE})")
+    public int tokens;
+
+    @Option(names = "--native", paramLabel = "both",
+            description = "[train] 'both': run every layer with the native kernels and with the Java paths (default: the default kernels only)")
+    public String nativeMode;
+
+    @Option(names = "--gemm", paramLabel = "E",
+            description = "[train] both, auto, openblas or native; [sgemm] auto, openblas or native: the library of the products (default: -Dlowrank.gemm, else auto)")
+    public String gemm;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "[train, spmm24, fused] override a preset value (repeatable; default: none)")
+    public List<String> set = new ArrayList<>();
+
+    int threads() { return threads != null ? threads : Runtime.getRuntime().availableProcessors(); }
+
+    String required(String value, String option) {
+        if (value == null) throw new UsageException("bench --suite " + suite + ": missing required option " + option);
+        return value;
+    }
+}

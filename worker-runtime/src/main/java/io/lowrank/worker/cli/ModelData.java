@@ -1,0 +1,68 @@
+package io.lowrank.worker.cli;
+
+import io.lowrank.worker.checkpoint.ModelCheckpoint;
+import io.lowrank.worker.data.TokenFiles;
+import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.model.ModelLayout;
+import io.lowrank.worker.model.ParameterStore;
+import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.DType;
+import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.train.WindowedLoss;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options of {@code eval} and {@code grad}: a checkpoint, a token file and how to window it. */
+public final class ModelData {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint directory (a run's step-N/) (required)")
+    Path model;
+
+    @Option(names = "--tokens", required = true, paramLabel = "FILE", description = "token file (.tok or .npy) to evaluate on (required)")
+    Path tokens;
+
+    @Option(names = "--seq-len", required = true, paramLabel = "N", description = "window length in tokens, at most max_position_embeddings (required)")
+    int seqLen;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "windows per forward pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--dtype", paramLabel = "T", defaultValue = "float32", description = "float32 or float64 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--threads", paramLabel = "T", description = "compute threads (default: all cores)")
+    Integer threads;
+
+    Backend backend() {
+        return new Nd4jCpuBackend(DType.parse(dtype), threads != null ? threads : Runtime.getRuntime().availableProcessors());
+    }
+
+    static final class Loaded {
+        ModelConfig config;
+        ParameterStore params;
+        int[] tokens;
+        int seqLen, batch;
+
+        WindowedLoss pass(Backend be, boolean withGrad) {
+            return WindowedLoss.compute(be, config, params, tokens, seqLen, batch, withGrad);
+        }
+    }
+
+    Loaded load(Backend be) throws Exception {
+        Loaded m = new Loaded();
+        m.config = ModelCheckpoint.readConfig(model);
+        m.params = new ParameterStore(be, ModelLayout.of(m.config));
+        ModelCheckpoint.loadWeights(model, m.params);
+        m.tokens = TokenFiles.read(tokens, m.config.vocabSize);
+        m.seqLen = seqLen;
+        if (m.seqLen <= 0) throw new IllegalArgumentException("--seq-len must be a positive integer");
+        if (m.seqLen > m.config.maxPositionEmbeddings) {
+            throw new IllegalArgumentException("--seq-len " + m.seqLen + " exceeds max_position_embeddings " + m.config.maxPositionEmbeddings + " of " + model);
+        }
+        if (WindowedLoss.windows(m.tokens.length, m.seqLen) == 0) {
+            throw new IllegalArgumentException(tokens + " holds " + m.tokens.length + " tokens: fewer than one window of seq_len+1 = " + (m.seqLen + 1));
+        }
+        m.batch = batch;   // WindowedLoss caps it at the number of windows
+        return m;
+    }
+}

@@ -1,0 +1,67 @@
+package io.lowrank.worker.cli;
+
+import io.lowrank.worker.train.RunConfig;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The options that override a preset's values, shared by {@code train} and {@code train-local}:
+ * the convenience flags and the generic {@code --set model.k=v|train.k=v}, applied together and
+ * validated once by {@link RunConfig#with(Map)}.
+ */
+public final class TrainOverrides {
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps of the run (default: the preset's train.steps)")
+    public Long steps;
+
+    @Option(names = "--batch", paramLabel = "B", description = "sequences per micro-batch and worker (default: the preset's train.batch_size)")
+    public Integer batch;
+
+    @Option(names = "--seq-len", paramLabel = "N", description = "tokens per training sequence (default: the preset's train.seq_len)")
+    public Integer seqLen;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: the preset's train.lr)")
+    public Double lr;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "override any preset value, model.KEY=V or train.KEY=V (repeatable; default: none)")
+    public List<String> set = new ArrayList<>();
+
+    /** The overrides as train.* keys, --set last (it wins over a flag for the same key). */
+    public Map<String, String> asMap(Integer threads) {
+        Map<String, String> o = new LinkedHashMap<>();
+        if (steps != null) o.put("train.steps", Long.toString(steps));
+        if (batch != null) o.put("train.batch_size", Integer.toString(batch));
+        if (seqLen != null) o.put("train.seq_len", Integer.toString(seqLen));
+        if (lr != null) o.put("train.lr", Double.toString(lr));
+        if (threads != null) o.put("train.threads", Integer.toString(threads));
+        o.putAll(sets(set));
+        return o;
+    }
+
+    /** rc with every override applied (threads: --threads, or null). */
+    public RunConfig apply(RunConfig rc, Integer threads) {
+        Map<String, String> o = asMap(threads);
+        return o.isEmpty() ? rc : rc.with(o);
+    }
+
+    /** --set KEY=VALUE values as a map; a value without '=' is a usage error naming --set. */
+    public static Map<String, String> sets(List<String> values) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (String kv : values) {
+            int eq = kv.indexOf('=');
+            if (eq < 0) throw new UsageException("--set expects KEY=VALUE (model.KEY or train.KEY), got '" + kv + "'");
+            o.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return o;
+    }
+
+    /** rc with the --set values alone applied. */
+    public static RunConfig applySets(RunConfig rc, List<String> values) {
+        Map<String, String> o = sets(values);
+        return o.isEmpty() ? rc : rc.with(o);
+    }
+}
