@@ -114,6 +114,26 @@ public final class CheckpointDir {
     }
 
     /**
+     * What a command's {@code --model DIR} names: DIR itself when it is a complete checkpoint, else
+     * DIR as a run directory, whose newest complete {@code step-XXXXXXXX} checkpoint is taken
+     * ({@code .tmp-}/{@code .old-} directories and incomplete ones ignored, as for resume).
+     *
+     * @throws IOException naming DIR and what is missing when neither holds
+     */
+    public static Path resolveModel(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir + " (--model): no such directory");
+        if (isComplete(dir)) return dir;
+        Optional<Path> newest = latest(dir);
+        if (newest.isPresent()) return newest.get();
+        if (Files.isRegularFile(dir.resolve(CONFIG_JSON)) || Files.exists(dir.resolve(MODEL_SAFETENSORS))) {
+            throw new IOException(dir + " (--model) is an incomplete checkpoint: it needs both " + CONFIG_JSON + " and "
+                    + MODEL_SAFETENSORS + " as regular files");
+        }
+        throw new IOException(dir + " (--model) is neither a checkpoint (" + CONFIG_JSON + " + " + MODEL_SAFETENSORS
+                + ") nor a run directory with a complete " + STEP_PREFIX + "XXXXXXXX/ checkpoint");
+    }
+
+    /**
      * Creates or replaces {@code dir} so that it is only ever seen complete: {@code writer} fills
      * {@code <dir>.tmp-<random>}, the files are synced, then the temp directory is renamed to
      * {@code dir}. An existing {@code dir} is renamed to {@code <dir>.old-<random>} first and deleted

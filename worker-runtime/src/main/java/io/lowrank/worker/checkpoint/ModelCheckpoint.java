@@ -35,8 +35,18 @@ public final class ModelCheckpoint {
     /** Writes config + weights (+ optimizer and trainer state when given) atomically into dir. */
     public static void save(Path dir, ModelConfig config, ParameterStore params, AdamW optimizer, JsonNode trainerState)
             throws IOException {
+        save(dir, config, null, params, optimizer, trainerState);
+    }
+
+    /**
+     * Writes config + weights (+ optimizer and trainer state when given) atomically into dir;
+     * tokenizer (may be null) goes into config.json as {@code lowrank_tokenizer} and the Hugging
+     * Face {@code bos_token_id}/{@code eos_token_id} (both the end-of-text id: the GPT-2 convention).
+     */
+    public static void save(Path dir, ModelConfig config, TokenizerInfo tokenizer, ParameterStore params, AdamW optimizer,
+                            JsonNode trainerState) throws IOException {
         CheckpointDir.writeAtomically(dir, tmp -> {
-            JsonFiles.writePretty(tmp.resolve(CheckpointDir.CONFIG_JSON), config.toConfigJson());
+            JsonFiles.writePretty(tmp.resolve(CheckpointDir.CONFIG_JSON), configJson(config, tokenizer));
             LinkedHashMap<String, HostTensor> weights = new LinkedHashMap<>();
             for (ParameterStore.Param p : params.params()) weights.put(p.name, toHost(p.value));
             Safetensors.write(tmp.resolve(CheckpointDir.MODEL_SAFETENSORS), weights, Map.of("format", "pt"));
@@ -57,6 +67,60 @@ public final class ModelCheckpoint {
                 JsonFiles.writePretty(tmp.resolve(CheckpointDir.TRAINER_STATE_JSON), trainerState);
             }
         });
+    }
+
+    /** config.json of a checkpoint: the model's keys plus the tokenizer's when known. */
+    public static com.fasterxml.jackson.databind.node.ObjectNode configJson(ModelConfig config, TokenizerInfo tokenizer) {
+        com.fasterxml.jackson.databind.node.ObjectNode n = config.toConfigJson();
+        if (tokenizer != null) {
+            n.put(TOKENIZER_KEY, tokenizer.name());
+            n.put("bos_token_id", tokenizer.endOfTextId());
+            n.put("eos_token_id", tokenizer.endOfTextId());
+        }
+        return n;
+    }
+
+    /** config.json key naming the tokenizer (a name {@code Tokenizers.byName} accepts). */
+    public static final String TOKENIZER_KEY = "lowrank_tokenizer";
+
+    /**
+     * The tokenizer a checkpoint records: config.json's {@code lowrank_tokenizer} (with
+     * {@code eos_token_id}), else the {@code train.tokenizer} of the run configuration in
+     * trainer_state.json (checkpoints written before config.json carried it), else empty (a
+     * checkpoint written by other tooling: the caller must ask for {@code --tokenizer}).
+     */
+    public static java.util.Optional<TokenizerInfo> readTokenizer(Path dir) throws IOException {
+        Path f = dir.resolve(CheckpointDir.CONFIG_JSON);
+        if (!Files.isRegularFile(f)) throw new IOException("no " + CheckpointDir.CONFIG_JSON + " in checkpoint directory " + dir);
+        JsonNode config = JsonFiles.readTree(f);
+        if (config.hasNonNull(TOKENIZER_KEY)) {
+            String name = config.get(TOKENIZER_KEY).asText();
+            int eot = config.has("eos_token_id") ? config.get("eos_token_id").asInt() : io.lowrank.worker.data.Tokenizers.endOfTextId(name);
+            return java.util.Optional.of(new TokenizerInfo(name, eot));
+        }
+        Path state = dir.resolve(CheckpointDir.TRAINER_STATE_JSON);
+        if (Files.isRegularFile(state)) {
+            JsonNode t = JsonFiles.readTree(state).path("run_config").path("train");
+            // runs without train.tokenizer used the default, as RunConfig.tokenizer() says
+            String name = t.isMissingNode() ? null : t.path("tokenizer").asText(io.lowrank.worker.train.RunConfig.DEFAULT_TOKENIZER);
+            if (name != null) return java.util.Optional.of(new TokenizerInfo(name, io.lowrank.worker.data.Tokenizers.endOfTextId(name)));
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * Whether ELAS's MLP runs with 2:4 activation sparsity at this checkpoint: as the trainer's
+     * forward did at its step (dense for the first {@code train.dense_warmup_steps} steps). A
+     * checkpoint without trainer_state.json is taken as trained past the warm-up.
+     */
+    public static boolean elasSparse(Path dir) throws IOException {
+        Path state = dir.resolve(CheckpointDir.TRAINER_STATE_JSON);
+        if (!Files.isRegularFile(state)) return true;
+        JsonNode st = JsonFiles.readTree(state);
+        if (!st.has("step") || !st.path("run_config").isObject()) return true;
+        long warmup = st.get("run_config").path("train").path("dense_warmup_steps").asLong(io.lowrank.worker.train.RunConfig.DEFAULT_DENSE_WARMUP_STEPS);
+        // the weights of step s were trained by steps 0..s-1; the trainer's next forward (step s) is sparse iff s >= warmup
+        return st.get("step").asLong() >= warmup;
     }
 
     /**

@@ -58,6 +58,24 @@ public final class Tokenizers {
     }
 
     /**
+     * The end-of-text id of the tokenizer called {@code name}, without loading its tables (a
+     * checkpoint records it next to the name).
+     *
+     * @throws IllegalArgumentException naming the value and the allowed names when unknown
+     */
+    public static int endOfTextId(String name) {
+        if (name != null) {
+            switch (name) {
+                case "gpt2": return 50256;
+                case "gpt2-32k": return GPT2_32K_EOT;
+                case "cl100k": return 100257;
+                default: break;
+            }
+        }
+        throw new IllegalArgumentException("unknown tokenizer '" + name + "'; allowed: " + NAMES);
+    }
+
+    /**
      * The tokenizer called {@code name}.
      *
      * @throws IllegalArgumentException naming the value and the allowed names when unknown

@@ -121,11 +121,53 @@ public final class ModelConfig {
         return n;
     }
 
-    /** Keys a config.json may carry that do not change this architecture (ignored, not rejected). */
-    private static final Set<String> TOLERATED = Set.of("architectures", "torch_dtype", "transformers_version",
-            "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act", "tie_word_embeddings", "num_key_value_heads",
-            "use_cache", "attention_bias", "attention_dropout", "mlp_bias", "pretraining_tp", "rope_scaling",
-            "head_dim", "initializer_range", "rope_theta", "model_type", "rank", "only_lr_act", "lowrank_layer_type");
+    /**
+     * Keys a config.json written by Hugging Face {@code transformers}, the CoLA reference or this
+     * project may carry besides the required ones. Those that do not change the computation are
+     * ignored; those that could ({@link #checkImplemented}) must hold the value this model
+     * implements. Anything else is an error naming the key (a typo must not pass silently).
+     */
+    private static final Set<String> TOLERATED = Set.of("architectures", "torch_dtype", "dtype", "transformers_version",
+            "_name_or_path", "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act", "tie_word_embeddings",
+            "num_key_value_heads", "use_cache", "attention_bias", "attention_dropout", "mlp_bias", "pretraining_tp",
+            "rope_scaling", "head_dim", "initializer_range", "rope_theta", "model_type", "rank", "only_lr_act",
+            "lr_act_type", "lowrank_layer_type", "lowrank_tokenizer");
+
+    /**
+     * Keys whose value changes the computation: each must have the value this model implements,
+     * else an error names the key and the value (a model computed differently would load silently).
+     */
+    static void checkImplemented(JsonNode n, String source) {
+        for (String k : new String[]{"hidden_act", "lr_act_type"}) {
+            if (n.hasNonNull(k) && !"silu".equals(n.get(k).asText())) {
+                throw new ConfigException(k, n.get(k) + " in " + source + " is not implemented (only \"silu\")");
+            }
+        }
+        if (n.has("tie_word_embeddings") && n.get("tie_word_embeddings").asBoolean()) {
+            throw new ConfigException("tie_word_embeddings", "true in " + source + " is not implemented (the LM head is its own matrix)");
+        }
+        if (n.hasNonNull("num_key_value_heads") && n.hasNonNull("num_attention_heads")
+                && n.get("num_key_value_heads").asInt() != n.get("num_attention_heads").asInt()) {
+            throw new ConfigException("num_key_value_heads", n.get("num_key_value_heads") + " != num_attention_heads "
+                    + n.get("num_attention_heads") + " in " + source + ": grouped-query attention is not implemented");
+        }
+        if (n.has("rope_scaling") && !n.get("rope_scaling").isNull()) {
+            throw new ConfigException("rope_scaling", n.get("rope_scaling") + " in " + source + " is not implemented (must be null)");
+        }
+        for (String k : new String[]{"attention_bias", "mlp_bias"}) {
+            if (n.has(k) && n.get(k).asBoolean()) {
+                throw new ConfigException(k, "true in " + source + " is not implemented (the projections have no bias)");
+            }
+        }
+        if (n.has("attention_dropout") && n.get("attention_dropout").asDouble() != 0.0) {
+            throw new ConfigException("attention_dropout", n.get("attention_dropout") + " in " + source + " is not implemented (must be 0)");
+        }
+        if (n.hasNonNull("head_dim") && n.hasNonNull("hidden_size") && n.hasNonNull("num_attention_heads")
+                && n.get("head_dim").asInt() * n.get("num_attention_heads").asInt() != n.get("hidden_size").asInt()) {
+            throw new ConfigException("head_dim", n.get("head_dim") + " x num_attention_heads " + n.get("num_attention_heads")
+                    + " != hidden_size " + n.get("hidden_size") + " in " + source + " is not implemented");
+        }
+    }
 
     public static ModelConfig fromConfigJson(JsonNode n, String source) {
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
@@ -154,15 +196,7 @@ public final class ModelConfig {
             }
             type = declared;
         }
-        if (n.has("hidden_act") && !"silu".equals(n.get("hidden_act").asText())) {
-            throw new ConfigException("hidden_act", "only silu is supported, got " + n.get("hidden_act") + " in " + source);
-        }
-        if (n.has("tie_word_embeddings") && n.get("tie_word_embeddings").asBoolean()) {
-            throw new ConfigException("tie_word_embeddings", "tied embeddings are not supported (" + source + ")");
-        }
-        if (n.has("num_key_value_heads") && n.get("num_key_value_heads").asInt() != n.get("num_attention_heads").asInt()) {
-            throw new ConfigException("num_key_value_heads", "grouped-query attention is not supported (" + source + ")");
-        }
+        checkImplemented(n, source);
         return new ModelConfig(
                 n.get("vocab_size").asInt(), n.get("hidden_size").asInt(), n.get("intermediate_size").asInt(),
                 n.get("num_hidden_layers").asInt(), n.get("num_attention_heads").asInt(),

@@ -237,7 +237,10 @@ public final class RunConfig {
                 root.path("model").path("only_lr_act").asBoolean(false), number("model", "initializer_range", 0.02));
     }
 
-    public String tokenizer() { return str("train", "tokenizer", "gpt2-32k"); }
+    /** The tokenizer of a run that does not set train.tokenizer. */
+    public static final String DEFAULT_TOKENIZER = "gpt2-32k";
+
+    public String tokenizer() { return str("train", "tokenizer", DEFAULT_TOKENIZER); }
     public int seqLen() { return (int) integer("train", "seq_len", 256); }
     public int batchSize() { return (int) integer("train", "batch_size", 8); }
     public int gradAccum() { return (int) integer("train", "grad_accum", 1); }
@@ -257,7 +260,8 @@ public final class RunConfig {
     public long logEvery() { return integer("train", "log_every", 10); }
     public int threads() { return (int) integer("train", "threads", Runtime.getRuntime().availableProcessors()); }
     /** ELAS: optimizer steps trained dense before 2:4 activation sparsity starts (methods.md: 1000). */
-    public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", 1000); }
+    public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", DEFAULT_DENSE_WARMUP_STEPS); }
+    public static final long DEFAULT_DENSE_WARMUP_STEPS = 1000;
     public String dtype() { return str("train", "dtype", "float32"); }
     /**
      * Data-parallel runs: gradient bucket size in MB. The all-reduce of a bucket starts as soon as

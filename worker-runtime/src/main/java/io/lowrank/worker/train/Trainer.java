@@ -256,7 +256,7 @@ public final class Trainer implements AutoCloseable {
         ObjectNode st = trainerState();
         st.set("train_cursor", JSON.readTree(train.state().toJson()));
         Path dir = CheckpointDir.stepDir(runDir, step);
-        ModelCheckpoint.save(dir, mc, params, opt, st);
+        ModelCheckpoint.save(dir, mc, tokenizerInfo(), params, opt, st);
         progress.println("checkpoint " + dir);
         return dir;
     }
@@ -269,7 +269,12 @@ public final class Trainer implements AutoCloseable {
         ObjectNode st = trainerState();
         com.fasterxml.jackson.databind.node.ArrayNode arr = st.putArray("train_cursors");
         for (CursorState c : cursorsByRank) arr.add(JSON.readTree(c.toJson()));
-        ModelCheckpoint.save(dir, mc, params, opt, st);
+        ModelCheckpoint.save(dir, mc, tokenizerInfo(), params, opt, st);
+    }
+
+    /** The run's tokenizer, recorded in every checkpoint's config.json. */
+    private io.lowrank.worker.checkpoint.TokenizerInfo tokenizerInfo() {
+        return new io.lowrank.worker.checkpoint.TokenizerInfo(rc.tokenizer(), io.lowrank.worker.data.Tokenizers.endOfTextId(rc.tokenizer()));
     }
 
     private ObjectNode trainerState() throws IOException {
