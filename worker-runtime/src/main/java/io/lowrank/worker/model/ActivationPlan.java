@@ -16,20 +16,44 @@ import java.util.Map;
 final class ActivationPlan {
     private final Backend be;
     private final boolean recompute;
+    private final boolean forwardOnly;
+    private int savedOrdinal;          // forward-only: the how-manieth saved() request of the current layer
     private final Map<String, Tensor> shared = new HashMap<>();
     private final Map<String, Backend.Sparse24> shared24 = new HashMap<>();
     private long savedBytes, sharedBytes;
     private long recomputeFlops;   // gemm FLOPs spent rebuilding activations in the current/last backward
 
     ActivationPlan(Backend be, boolean recompute) {
+        this(be, recompute, false);
+    }
+
+    private ActivationPlan(Backend be, boolean recompute, boolean forwardOnly) {
         this.be = be;
         this.recompute = recompute;
+        this.forwardOnly = forwardOnly;
+    }
+
+    /**
+     * A plan for inference: no backward pass follows, so nothing is kept from one layer to the
+     * next: every buffer, the per-layer "saved" ones included, is shared by all layers (the n-th
+     * saved() request of a layer gets the same buffer in every layer; see {@link #startLayer}).
+     * It reports {@link #recomputes()} true so that CR-Net runs its chain in place (one buffer per
+     * kind: the same operations in the same order as both training schedules, see CrNetProjection).
+     */
+    static ActivationPlan forwardOnly(Backend be) {
+        return new ActivationPlan(be, true, true);
     }
 
     boolean recomputes() { return recompute; }
 
-    /** A tensor kept per layer from forward to backward. */
+    boolean isForwardOnly() { return forwardOnly; }
+
+    /** Forward-only plans: the blocks of the next layer are about to be built (saved() requests restart at 0). */
+    void startLayer() { savedOrdinal = 0; }
+
+    /** A tensor kept per layer from forward to backward (forward-only plans: shared by the layers). */
     Tensor saved(int... shape) {
+        if (forwardOnly) return work("saved#" + (savedOrdinal++) + java.util.Arrays.toString(shape), shape);
         Tensor t = be.allocate(shape);
         savedBytes += (long) t.size * t.dtype.bytes;
         return t;

@@ -90,7 +90,8 @@ final class CrossLayerState {
         } else {
             y = chain.computeIfAbsent(kind, k -> BLOCK_BUFFER.containsKey(k)
                     ? plan.work(BLOCK_BUFFER.get(k), rows, out) : track(be.allocate(rows, out)));
-            if (!down && checkpoint[l] && l != checkpoint.length - 1) kept = track(be.allocate(rows, out));
+            // kept copies serve the backward restore only: an inference plan has no backward
+            if (!down && checkpoint[l] && l != checkpoint.length - 1 && !plan.isForwardOnly()) kept = track(be.allocate(rows, out));
             if (prev != null) {
                 prevY = y;
                 if (down) {
@@ -103,7 +104,8 @@ final class CrossLayerState {
                 }
             }
         }
-        Tensor xa = a == null ? null : track(be.allocate(rows, a.value.dim(1)));
+        // x A is read by backward; in a forward-only plan it only lives within the layer
+        Tensor xa = a == null ? null : plan.isForwardOnly() ? plan.saved(rows, a.value.dim(1)) : track(be.allocate(rows, a.value.dim(1)));
         boolean restoreInRecompute = kind.equals("o_proj");
         CrNetProjection p = new CrNetProjection(be, plan, l, w, a, b, beta, prev, c, t, y, prevY, kept, xa, s.dBottleneck,
                 restore, residual, restoreInRecompute);

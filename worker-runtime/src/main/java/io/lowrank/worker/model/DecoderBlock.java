@@ -50,6 +50,7 @@ final class DecoderBlock {
         this.ropeSin = ropeSin;
         this.chain = chain;
         this.layer = layer;
+        if (plan.isForwardOnly()) plan.startLayer();
         int rows = batch * seqLen, d = c.hiddenSize;
         String p = ModelLayout.layerPrefix(layer);
         norm1 = params.get(p + "input_layernorm.weight");
@@ -111,11 +112,38 @@ final class DecoderBlock {
         be.rope(qa, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.rope(ka, seqLen, c.numHeads, ropeCos, ropeSin, false);
         be.attention(qa, ka, va, batch, seqLen, c.numHeads, probs, attn);
+        outputFromAttention(out);
+    }
+
+    /** out = h + MLP(RMSNorm(h)), h = x + o(attn): the block after attention (forward and decode). */
+    private void outputFromAttention(Tensor out) {
         o.forward(attn, h);
         be.add(x, h, h);                                            // h = x + o(attn)
         be.rmsNorm(h, norm2.value, c.rmsNormEps, n2, inv2);
         mlp.forward(n2, out);
         be.add(h, out, out);                                        // out = h + MLP(n2)
+    }
+
+    /** Inference over a prompt: {@link #forward}, then this layer's roped k and v into the cache (positions 0..seqLen-1). */
+    void prefill(Tensor out, KvCache cache) {
+        forward(out);
+        cache.store(layer, ka, va, seqLen);
+    }
+
+    /**
+     * One decode step (a block built with seqLen 1): x holds position pos of each sequence. Its k
+     * and v join the cache, and its query attends over positions 0..pos there; the rest is the
+     * training forward's code. cosRow/sinRow: the rotary tables' row pos, [1, headDim/2].
+     */
+    void decode(Tensor out, KvCache cache, int pos, Tensor cosRow, Tensor sinRow) {
+        if (seqLen != 1) throw new IllegalStateException("decode needs a block built for one position, not " + seqLen);
+        be.rmsNorm(x, norm1.value, c.rmsNormEps, n1, inv1);
+        qkv.forward(n1, qkvOut);
+        be.rope(qa, 1, c.numHeads, cosRow, sinRow, false);
+        be.rope(ka, 1, c.numHeads, cosRow, sinRow, false);
+        cache.append(layer, pos, ka, va);
+        cache.attend(layer, pos, qa, attn);
+        outputFromAttention(out);
     }
 
     /**

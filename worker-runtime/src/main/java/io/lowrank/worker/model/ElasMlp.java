@@ -52,7 +52,7 @@ final class ElasMlp implements Mlp {
         this.y2 = s.dGate;
         this.y2s = plan.sharedSparse24("elas.y2s", rows, ff);
         this.dy = s.dAct;
-        if (y2.size != rows * ff || dy.size != rows * ff) throw new IllegalArgumentException("ELAS scratch does not hold [" + rows + ", " + ff + "]");
+        if (y2.size != rows * ff || (dy != null && dy.size != rows * ff)) throw new IllegalArgumentException("ELAS scratch does not hold [" + rows + ", " + ff + "]");
     }
 
     @Override

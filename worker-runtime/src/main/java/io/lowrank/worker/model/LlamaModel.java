@@ -113,6 +113,20 @@ public final class LlamaModel {
         return new double[]{lossSum, count};
     }
 
+    /**
+     * The training forward without a loss: logits [batch*seqLen, vocab] of inputIds, valid until
+     * the next call (the reference the KV-cache decoder is tested against).
+     */
+    public Tensor forwardLogits(int[] inputIds) {
+        if (inputIds.length != rows) throw new IllegalArgumentException("expected " + rows + " ids (batch " + batch + " x seq_len " + seqLen + "), got " + inputIds.length);
+        System.arraycopy(inputIds, 0, inputs, 0, rows);
+        be.embedding(embed.value, inputs, stream[0]);
+        for (int l = 0; l < c.numLayers; l++) blocks[l].forward(stream[l + 1]);
+        be.rmsNorm(stream[c.numLayers], finalNorm.value, c.rmsNormEps, finalNormOut, finalInvRms);
+        be.matmul(finalNormOut, false, head.value, true, logits, 0.0);
+        return logits;
+    }
+
     /** Mean loss over the non-ignored targets, with dL/dlogits scaled by gradScale for backward. */
     public double forwardMean(int[] inputIds, int[] targetIds, double extraGradScale) {
         int count = 0;

@@ -18,7 +18,23 @@ final class Scratch {
     final Tensor[] dBottlenecks;
 
     Scratch(Backend be, ModelConfig c, int rows, int seqLen) {
+        this(be, c, rows, false);
+    }
+
+    /**
+     * forwardOnly (inference): only what a forward pass reads: ELAS's y2 buffer (dGate), and for
+     * CoLA one distinct [1, r] placeholder per group member, since a projection is built with its
+     * dh scratch (read only by backward). Every other field is null.
+     */
+    Scratch(Backend be, ModelConfig c, int rows, boolean forwardOnly) {
         int d = c.hiddenSize, ff = c.intermediateSize;
+        if (forwardOnly) {
+            dStreamA = dStreamB = dInputNorm = dNorm = dq = dk = dv = dAttn = dUp = dAct = null;
+            dGate = c.layerType == LayerType.ELAS ? be.allocate(rows, ff) : null;
+            dBottleneck = null;
+            dBottlenecks = c.layerType.colaParameters() ? new Tensor[]{be.allocate(1, c.rank), be.allocate(1, c.rank), be.allocate(1, c.rank)} : null;
+            return;
+        }
         dStreamA = be.allocate(rows, d);
         dStreamB = be.allocate(rows, d);
         dInputNorm = be.allocate(rows, d);
