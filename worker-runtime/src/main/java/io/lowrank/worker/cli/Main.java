@@ -34,6 +34,7 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand("train-local", new TrainLocalCommand(), "train");
         cl.addSubcommand(new EvalCommand());
         cl.addSubcommand(new GradCommand());
+        cl.addSubcommand(new GenerateCommand());
         cl.addSubcommand(new BenchCommand());
         return cl;
     }

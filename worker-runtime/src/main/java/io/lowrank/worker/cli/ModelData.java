@@ -1,9 +1,7 @@
 package io.lowrank.worker.cli;
 
-import io.lowrank.worker.checkpoint.ModelCheckpoint;
 import io.lowrank.worker.data.TokenFiles;
 import io.lowrank.worker.model.ModelConfig;
-import io.lowrank.worker.model.ModelLayout;
 import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.DType;
@@ -13,13 +11,22 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** The options of {@code eval} and {@code grad}: a checkpoint, a token file and how to window it. */
+/** The options of {@code eval} and {@code grad}: a checkpoint, a token or text file and how to window it. */
 public final class ModelData {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint directory (a run's step-N/) (required)")
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "checkpoint directory, or a run directory: its newest complete step-N/ checkpoint (required)")
     Path model;
 
-    @Option(names = "--tokens", required = true, paramLabel = "FILE", description = "token file (.tok or .npy) to evaluate on (required)")
+    @Option(names = "--tokens", paramLabel = "FILE", description = "token file (.tok or .npy) to evaluate on (this or --text required)")
     Path tokens;
+
+    @Option(names = "--text", paramLabel = "FILE",
+            description = "text or JSONL file to evaluate on, tokenized with the checkpoint's tokenizer like a training corpus (this or --tokens required)")
+    Path text;
+
+    @Option(names = "--tokenizer", paramLabel = "NAME",
+            description = "with --text: gpt2, gpt2-32k or cl100k, only for checkpoints that record no tokenizer (default: the checkpoint's)")
+    String tokenizer;
 
     @Option(names = "--seq-len", required = true, paramLabel = "N", description = "window length in tokens, at most max_position_embeddings (required)")
     int seqLen;
@@ -50,10 +57,15 @@ public final class ModelData {
 
     Loaded load(Backend be) throws Exception {
         Loaded m = new Loaded();
-        m.config = ModelCheckpoint.readConfig(model);
-        m.params = new ParameterStore(be, ModelLayout.of(m.config));
-        ModelCheckpoint.loadWeights(model, m.params);
-        m.tokens = TokenFiles.read(tokens, m.config.vocabSize);
+        if ((tokens == null) == (text == null)) {
+            throw new UsageException("give exactly one of --tokens FILE (token ids) and --text FILE (text, tokenized with the checkpoint's tokenizer)");
+        }
+        CheckpointLoader ck = CheckpointLoader.open(model, System.err);
+        Path model = ck.dir;
+        m.config = ck.config;
+        m.params = ck.loadWeights(be);
+        Path tokens = this.tokens != null ? this.tokens : text;
+        m.tokens = this.tokens != null ? TokenFiles.read(tokens, m.config.vocabSize) : TextTokens.read(text, ck.tokenizer(tokenizer));
         m.seqLen = seqLen;
         if (m.seqLen <= 0) throw new IllegalArgumentException("--seq-len must be a positive integer");
         if (m.seqLen > m.config.maxPositionEmbeddings) {
