@@ -48,9 +48,19 @@ public final class BenchCommand implements Callable<Integer> {
             case "sgemm": return sgemm(o);
             case "spmm24": return spmm24(o);
             case "fused": return fused(o);
-            default: throw new UsageException("bench: unknown --suite '" + o.suite + "' (train, sgemm, spmm24, fused"
+            case "generate": return generate(o);
+            default: throw new UsageException("bench: unknown --suite '" + o.suite + "' (train, sgemm, spmm24, fused, generate"
                     + (o.suite.equals("allreduce") ? "; allreduce runs on Spark: use bin/lowrank bench --suite allreduce" : "") + ")");
         }
+    }
+
+    /** --suite generate: prefill and decode speed and memory of the families side by side ({@link GenerateBench}). */
+    private static int generate(BenchOptions o) throws Exception {
+        GenerateBench.Options g = new GenerateBench.Options(o.required(o.preset, "--preset"),
+                Arrays.asList(o.required(o.layer, "--layer").split(",")), o.batch != null ? o.batch : 1, o.promptLen, o.newTokens,
+                o.steps != null ? o.steps : 3, o.warmup, o.threads());
+        System.out.println(JSON.writeValueAsString(GenerateBench.run(g, System.out)));
+        return 0;
     }
 
     /** One model's benchmark state: its own backend so that peak bytes are per model. */

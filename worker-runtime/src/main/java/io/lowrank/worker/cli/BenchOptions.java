@@ -6,29 +6,29 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The options of {@code bench} for its single-process suites (train, sgemm, spmm24, fused); the
+ * The options of {@code bench} for its single-process suites (train, sgemm, spmm24, fused, generate); the
  * brackets in each description name the suites that read it. The Spark launcher's {@code bench}
  * adds the allreduce suite's options next to these.
  */
 public final class BenchOptions {
     @Option(names = "--suite", paramLabel = "S", defaultValue = "train",
-            description = "what to time: train (full training steps), sgemm, spmm24, fused, allreduce (default: ${DEFAULT-VALUE})")
+            description = "what to time: train (full training steps), sgemm, spmm24, fused, allreduce, generate (inference) (default: ${DEFAULT-VALUE})")
     public String suite;
 
-    @Option(names = "--preset", paramLabel = "P", description = "[train, spmm24, fused] model preset: tiny, 60m, 130m, ... (required for these)")
+    @Option(names = "--preset", paramLabel = "P", description = "[train, spmm24, fused, generate] model preset: tiny, 60m, 130m, ... (required for these)")
     public String preset;
 
     @Option(names = "--layer", paramLabel = "L[,L...]",
-            description = "[train] projection layers to compare in one process, e.g. full,cola (required); [fused] one layer (default: cola)")
+            description = "[train, generate] projection layers to compare in one process, e.g. full,cola (required); [fused] one layer (default: cola)")
     public String layer;
 
     @Option(names = "--seq-len", paramLabel = "N", description = "[train, fused] tokens per sequence (default: the preset's train.seq_len)")
     public Integer seqLen;
 
-    @Option(names = "--batch", paramLabel = "B", description = "[train, fused] sequences per step (default: the preset's train.batch_size)")
+    @Option(names = "--batch", paramLabel = "B", description = "[train, fused] sequences per step (default: the preset's train.batch_size); [generate] sequences generated at once (default: 1)")
     public Integer batch;
 
-    @Option(names = "--steps", paramLabel = "N", description = "timed steps [train] (default: 5) or repetitions [sgemm, spmm24, fused] (default: 7)")
+    @Option(names = "--steps", paramLabel = "N", description = "timed steps [train] (default: 5), repetitions [sgemm, spmm24, fused] (default: 7) or generations per layer [generate] (default: 3)")
     public Integer steps;
 
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "2", description = "untimed steps or repetitions first (default: ${DEFAULT-VALUE})")
@@ -54,6 +54,12 @@ public final class BenchOptions {
     @Option(names = "--gemm", paramLabel = "E",
             description = "[train] both, auto, openblas or native; [sgemm] auto, openblas or native: the library of the products (default: -Dlowrank.gemm, else auto)")
     public String gemm;
+
+    @Option(names = "--prompt-len", paramLabel = "N", defaultValue = "128", description = "[generate] prompt tokens per sequence, prefilled in one pass (default: ${DEFAULT-VALUE})")
+    public int promptLen;
+
+    @Option(names = "--new-tokens", paramLabel = "M", defaultValue = "32", description = "[generate] tokens generated per sequence, M - 1 of them by decode steps (default: ${DEFAULT-VALUE})")
+    public int newTokens;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "[train, spmm24, fused] override a preset value (repeatable; default: none)")
     public List<String> set = new ArrayList<>();

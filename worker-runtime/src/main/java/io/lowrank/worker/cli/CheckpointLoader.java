@@ -39,9 +39,13 @@ final class CheckpointLoader {
         return new CheckpointLoader(dir, ModelCheckpoint.readConfig(dir), ModelCheckpoint.readTokenizer(dir));
     }
 
-    /** The parameters, loaded into a new store of the backend. */
+    /** The parameters, loaded into a new store of the backend (with gradient buffers for grad). */
     ParameterStore loadWeights(Backend be) throws IOException {
-        ParameterStore ps = new ParameterStore(be, ModelLayout.of(config));
+        return loadWeights(be, true);
+    }
+
+    ParameterStore loadWeights(Backend be, boolean withGradients) throws IOException {
+        ParameterStore ps = new ParameterStore(be, ModelLayout.of(config), withGradients);
         ModelCheckpoint.loadWeights(dir, ps);
         return ps;
     }

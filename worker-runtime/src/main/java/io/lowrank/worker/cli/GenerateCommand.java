@@ -124,7 +124,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     + ck.config.maxPositionEmbeddings + " of " + ck.dir + ": shorten it");
         }
         try (Backend be = new Nd4jCpuBackend(o.dtype(), o.threads())) {
-            ParameterStore ps = ck.loadWeights(be);
+            ParameterStore ps = ck.loadWeights(be, false);
             int capacity = Math.min(ck.config.maxPositionEmbeddings, prompt.length + Math.max(1, o.maxNewTokens()) - 1);
             boolean sparse = ck.config.layerType == LayerType.ELAS && ModelCheckpoint.elasSparse(ck.dir);
             InferenceModel model = new InferenceModel(be, ck.config, ps, 1, prompt.length, capacity, sparse);

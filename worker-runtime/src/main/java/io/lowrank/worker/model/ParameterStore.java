@@ -35,21 +35,29 @@ public final class ParameterStore {
     private final Tensor values;
     private final Tensor grads;
 
-    /** Allocates storage for the given (ordered) name -> shape layout. */
+    /** Allocates storage for the given (ordered) name -> shape layout, values and gradients. */
     public ParameterStore(Backend backend, LinkedHashMap<String, int[]> layout) {
+        this(backend, layout, true);
+    }
+
+    /**
+     * withGradients false (inference): values only; every {@link Param#grad} and {@link #grads()}
+     * is null, so the store holds the model's bytes and no more.
+     */
+    public ParameterStore(Backend backend, LinkedHashMap<String, int[]> layout, boolean withGradients) {
         long total = 0;
         for (int[] s : layout.values()) total += numel(s);
         if (total > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(total + " parameters exceed one flat buffer of 2^31 elements");
         }
         this.values = backend.allocate((int) total);
-        this.grads = backend.allocate((int) total);
+        this.grads = withGradients ? backend.allocate((int) total) : null;
         List<Param> list = new ArrayList<>();
         Map<String, Param> map = new LinkedHashMap<>();
         int off = 0;
         for (Map.Entry<String, int[]> e : layout.entrySet()) {
             int n = (int) numel(e.getValue());
-            Param p = new Param(e.getKey(), values.view(off, e.getValue()), grads.view(off, e.getValue()), off);
+            Param p = new Param(e.getKey(), values.view(off, e.getValue()), grads == null ? null : grads.view(off, e.getValue()), off);
             list.add(p);
             map.put(p.name, p);
             off += n;
