@@ -5,6 +5,7 @@ import io.lowrank.spark.cli.SparkTrainCommand;
 import io.lowrank.spark.prepare.PrepareCommand;
 import io.lowrank.worker.cli.Cli;
 import io.lowrank.worker.cli.EvalCommand;
+import io.lowrank.worker.cli.ExportCommand;
 import io.lowrank.worker.cli.GenerateCommand;
 import io.lowrank.worker.cli.GradCommand;
 import io.lowrank.worker.cli.TrainLocalCommand;
@@ -45,6 +46,7 @@ public final class SparkMain implements Callable<Integer> {
         cl.addSubcommand(new EvalCommand());
         cl.addSubcommand(new GradCommand());
         cl.addSubcommand(new GenerateCommand());
+        cl.addSubcommand(new ExportCommand());
         cl.addSubcommand(new SparkBenchCommand());
         // new commands go here, one class each (generate, export, report, compare): a picocli
         // @Command class implementing Callable<Integer>, options with a description and default

@@ -35,6 +35,7 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand(new EvalCommand());
         cl.addSubcommand(new GradCommand());
         cl.addSubcommand(new GenerateCommand());
+        cl.addSubcommand(new ExportCommand());
         cl.addSubcommand(new BenchCommand());
         return cl;
     }

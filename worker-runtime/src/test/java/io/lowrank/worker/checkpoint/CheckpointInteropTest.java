@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * What a checkpoint must say about itself for generation and interop: which directory --model
  * means, its tokenizer, config.json as transformers and the CoLA reference write it, 16-bit weights.
  */
-class CheckpointInteropTest {
+public class CheckpointInteropTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -99,7 +99,7 @@ class CheckpointInteropTest {
     }
 
     /** config.json as transformers 4.4x writes it for LlamaForCausalLM (LlamaConfig.to_json_string). */
-    static ObjectNode transformersLlamaConfig() throws IOException {
+    public static ObjectNode transformersLlamaConfig() throws IOException {
         return (ObjectNode) JSON.readTree("{\"architectures\": [\"LlamaForCausalLM\"], \"attention_bias\": false, \"attention_dropout\": 0.0,"
                 + " \"bos_token_id\": 1, \"eos_token_id\": 2, \"head_dim\": 8, \"hidden_act\": \"silu\", \"hidden_size\": 16,"
                 + " \"initializer_range\": 0.02, \"intermediate_size\": 24, \"max_position_embeddings\": 32, \"mlp_bias\": false,"
