@@ -49,9 +49,10 @@ public final class ModelData {
         ParameterStore params;
         int[] tokens;
         int seqLen, batch;
+        boolean elasSparse;
 
         WindowedLoss pass(Backend be, boolean withGrad) {
-            return WindowedLoss.compute(be, config, params, tokens, seqLen, batch, withGrad);
+            return WindowedLoss.compute(be, config, params, tokens, seqLen, batch, withGrad, elasSparse);
         }
     }
 
@@ -75,6 +76,8 @@ public final class ModelData {
             throw new IllegalArgumentException(tokens + " holds " + m.tokens.length + " tokens: fewer than one window of seq_len+1 = " + (m.seqLen + 1));
         }
         m.batch = batch;   // WindowedLoss caps it at the number of windows
+        // ELAS: 2:4 activations as the trainer's forward at this checkpoint's step (dense during its warm-up)
+        m.elasSparse = m.config.layerType == io.lowrank.worker.model.LayerType.ELAS && io.lowrank.worker.checkpoint.ModelCheckpoint.elasSparse(model);
         return m;
     }
 }

@@ -27,6 +27,12 @@ public final class WindowedLoss {
     /** With withGrad, parameter gradients are zeroed and then hold d(mean loss)/d(param). */
     public static WindowedLoss compute(Backend be, ModelConfig c, ParameterStore params, int[] tokens, int seqLen,
                                        int batch, boolean withGrad) {
+        return compute(be, c, params, tokens, seqLen, batch, withGrad, false);
+    }
+
+    /** elasSparse: ELAS's 2:4 activation sparsity on, as the trainer's forward after its dense warm-up. */
+    public static WindowedLoss compute(Backend be, ModelConfig c, ParameterStore params, int[] tokens, int seqLen,
+                                       int batch, boolean withGrad, boolean elasSparse) {
         int windowLen = seqLen + 1;
         int windows = (int) windows(tokens.length, seqLen);
         if (windows == 0) {
@@ -38,6 +44,8 @@ public final class WindowedLoss {
         if (withGrad) be.fill(params.grads(), 0.0);
         LlamaModel full = new LlamaModel(be, c, params, batch, seqLen);
         LlamaModel rest = windows % batch == 0 ? null : new LlamaModel(be, c, params, windows % batch, seqLen);
+        full.switches().setSparseActivations(elasSparse);
+        if (rest != null) rest.switches().setSparseActivations(elasSparse);
         int[] win = new int[batch * windowLen], in = new int[batch * seqLen], tg = new int[batch * seqLen];
         int[] winR = null, inR = null, tgR = null;
         if (rest != null) {

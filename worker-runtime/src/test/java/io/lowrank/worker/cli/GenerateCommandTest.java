@@ -148,6 +148,27 @@ class GenerateCommandTest {
         assertEquals(fromIds.get("loss").asDouble(), fromText.get("loss").asDouble(), 0.0);
     }
 
+    @Test
+    void elasEvaluatesWithTheTrainersSparsityAtItsStep() throws Exception {
+        ModelConfig c = new ModelConfig(50, 16, 24, 2, 2, 1e-6, 10000.0, 40, LayerType.ELAS, 4, false, 0.02);
+        Path dir = tmp.resolve("elas");
+        int[] tokens = new int[3 * 9];
+        SplittableRandom r = new SplittableRandom(2);
+        for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(50);
+        double sparse, dense;
+        try (Backend be = new Nd4jCpuBackend(DType.F32, 1)) {
+            ParameterStore ps = new ParameterStore(be, ModelLayout.of(c));
+            for (ParameterStore.Param p : ps.params()) for (int i = 0; i < p.value.size; i++) p.value.set(i, p.name.endsWith("norm.weight") ? 1.0 : r.nextDouble() - 0.5);
+            ModelCheckpoint.save(dir, c, null, ps, null, JSON.readTree("{\"step\": 5, \"run_config\": {\"train\": {\"dense_warmup_steps\": 3}}}"));
+            sparse = io.lowrank.worker.train.WindowedLoss.compute(be, c, ps, tokens, 8, 8, false, true).mean();
+            dense = io.lowrank.worker.train.WindowedLoss.compute(be, c, ps, tokens, 8, 8, false, false).mean();
+        }
+        assertNotEquals(sparse, dense, "2:4 sparsity changes the loss");
+        Path ids = tmp.resolve("elas.npy");
+        NpyTokens.writeInt32(ids, tokens);
+        assertEquals(sparse, lastJson(run("eval", "--model", dir.toString(), "--tokens", ids.toString(), "--seq-len", "8")).get("loss").asDouble(), 1e-6);
+    }
+
     static String run(String... argv) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
