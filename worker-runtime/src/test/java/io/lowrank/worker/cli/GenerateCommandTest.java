@@ -169,6 +169,26 @@ class GenerateCommandTest {
         assertEquals(sparse, lastJson(run("eval", "--model", dir.toString(), "--tokens", ids.toString(), "--seq-len", "8")).get("loss").asDouble(), 1e-6);
     }
 
+    @Test
+    void theCommandLine() throws Exception {
+        String out = run("generate", "--model", run.toString(), "--prompt", "The quick brown fox", "--max-new-tokens", "5", "--greedy", "--threads", "1");
+        JsonNode j = lastJson(out);
+        assertEquals(generate(opts(run, "The quick brown fox", null, 5, Sampler.Options.greedyDecoding(), null)).json.get("new_token_ids"), j.get("new_token_ids"));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(2, Main.run("generate", "--model", run.toString(), "--prompt", "a", "--prompt-tokens", "x.npy"));
+            assertEquals(2, Main.run("generate", "--model", run.toString()));
+            assertEquals(2, Main.run("generate", "--model", run.toString(), "--prompt", "a", "--top-p", "0"));
+            assertEquals(2, Main.run("export", "--model", run.toString(), "--out", tmp.resolve("e").toString(), "--dtype", "fp8"));
+        } finally {
+            System.setErr(oldErr);
+        }
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains("--prompt") && e.contains("--top-p") && e.contains("bf16 or f32"), e);
+    }
+
     static String run(String... argv) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
