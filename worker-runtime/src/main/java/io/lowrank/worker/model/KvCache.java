@@ -7,17 +7,17 @@ import io.lowrank.worker.tensor.Tensor;
  * Keys and values of every layer for up to {@code capacity} positions of {@code batch} sequences,
  * allocated once. Layout per layer: [capacity, batch, d], so that a decode step's k and v
  * ([batch, d], one row per sequence) join the cache with one contiguous copy; head h of sequence b
- * is then the strided matrix at offset b*d + h*headDim with leading dimension batch*d, which the
- * backend's gemm reads in place. Keys are stored after the rotary embedding.
+ * is then the strided matrix at offset b*d + h*headDim with leading dimension batch*d. Keys are
+ * stored after the rotary embedding.
  *
  * <p>Decode attention for the query q [batch, d] at position pos, per sequence b and head h:
  * <pre>
- *   s = scale q_bh K_bh[0..pos]^T        (gemm, 1 x (pos+1))
+ *   s = scale q_bh K_bh[0..pos]^T
  *   p = softmax(s)                        (double accumulation, as the training kernel's causal rows)
- *   o_bh = p V_bh[0..pos]                 (gemm, 1 x headDim)
+ *   o_bh = p V_bh[0..pos]
  * </pre>
- * which is row pos of the training forward's causal attention over the same keys and values.
- * {@link #attendReference} is the slow obvious version the tests compare against.
+ * which is row pos of the training forward's causal attention over the same keys and values
+ * (InferenceModelTest compares the two through the whole model).
  */
 final class KvCache {
     private final Backend be;
@@ -77,15 +77,30 @@ final class KvCache {
         be.copy(v, valueRows[layer][pos]);
     }
 
-    /** out [batch, d] = attention of q [batch, d] at position pos over the cached positions 0..pos. */
+    /**
+     * out [batch, d] = attention of q [batch, d] at position pos over the cached positions 0..pos.
+     * Plain loops with double accumulation rather than the backend's gemm: per head these are a
+     * 1 x headDim by headDim x n product and its transpose, far too small for a parallel gemm,
+     * whose per-call cost (waking its threads) would exceed the arithmetic (2 n d multiply-adds per layer).
+     */
     void attend(int layer, int pos, Tensor q, Tensor out) {
-        int n = pos + 1, ld = batch * d;
+        int n = pos + 1;
+        Tensor k = keys[layer], v = values[layer];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 int x0 = b * d + h * headDim, s0 = (b * heads + h) * capacity;
-                be.gemm(false, true, 1, n, headDim, scale, q, x0, d, keys[layer], x0, ld, 0.0, scores, s0, capacity);
+                for (int t = 0; t < n; t++) {                       // s_t = scale q . k_t
+                    int k0 = (t * batch + b) * d + h * headDim;
+                    double dot = 0;
+                    for (int i = 0; i < headDim; i++) dot += q.get(x0 + i) * k.get(k0 + i);
+                    scores.set(s0 + t, dot * scale);
+                }
                 softmax(scores, s0, n);
-                be.gemm(false, false, 1, headDim, n, 1.0, scores, s0, capacity, values[layer], x0, ld, 0.0, out, x0, d);
+                for (int i = 0; i < headDim; i++) {                 // o = sum_t p_t v_t
+                    double acc = 0;
+                    for (int t = 0; t < n; t++) acc += scores.get(s0 + t) * v.get((t * batch + b) * d + h * headDim + i);
+                    out.set(x0 + i, acc);
+                }
             }
         }
     }
@@ -102,29 +117,5 @@ final class KvCache {
         }
         double inv = 1.0 / sum;
         for (int j = 0; j < n; j++) p.set(p0 + j, p.get(p0 + j) * inv);
-    }
-
-    /** The slow obvious decode attention in double precision, for tests: out[b*d + h*hd + i]. */
-    double[] attendReference(int layer, int pos, Tensor q) {
-        double[] out = new double[batch * d];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int x0 = b * d + h * headDim;
-                double[] s = new double[pos + 1];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int t = 0; t <= pos; t++) {
-                    double dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += q.get(x0 + i) * keys[layer].get((t * batch + b) * d + h * headDim + i);
-                    s[t] = dot * scale;
-                    max = Math.max(max, s[t]);
-                }
-                double sum = 0;
-                for (int t = 0; t <= pos; t++) { s[t] = Math.exp(s[t] - max); sum += s[t]; }
-                for (int t = 0; t <= pos; t++) {
-                    for (int i = 0; i < headDim; i++) out[x0 + i] += s[t] / sum * values[layer].get((t * batch + b) * d + h * headDim + i);
-                }
-            }
-        }
-        return out;
     }
 }
