@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
  * remainder dropped, loss = mean over all target tokens of all windows. Last stdout line:
  * {@code {"loss":..,"ppl":..,"tokens":..}}.
  */
-@Command(name = "eval", description = "loss and perplexity of a checkpoint on a token file")
+@Command(name = "eval", description = "loss and perplexity of a checkpoint on a token file or a text file")
 public final class EvalCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
