@@ -8,7 +8,7 @@
 # A missing tool (cmake >= 3.16, a C++17 compiler) or a platform other than
 # linux-x86_64 is NOT an error: it prints a warning and exits 0, the jar has no
 # native library and Java uses Sparse24Java. A compile or test failure IS an
-# error. LOWRANK_NATIVE_JOBS (default 2) = parallel compile jobs.
+# error. Then builds native-kernels/cuda (see cuda/build-cuda.sh). LOWRANK_NATIVE_JOBS (default 2) = parallel compile jobs.
 set -u
 BASE=${1:?module dir}
 BUILD=${2:?build dir}
@@ -42,3 +42,7 @@ fi
 mkdir -p "$CLASSES/native/linux-x86_64"
 cp "$BUILD/liblowrank_native.so" "$CLASSES/native/linux-x86_64/liblowrank_native.so"
 echo "lowrank-native: packaged $CLASSES/native/linux-x86_64/liblowrank_native.so"
+
+# the CUDA library and the host tests of its kernels' math (cuda/build-cuda.sh; without nvcc it
+# prints one warning and builds the host tests only)
+bash "$BASE/cuda/build-cuda.sh" "$BASE/cuda" "$BUILD-cuda" "$CLASSES" "$SKIPTESTS" "$JHOME"
