@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.optim.AdamW;
+import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.Tensor;
 
 import java.io.IOException;
@@ -47,16 +48,17 @@ public final class ModelCheckpoint {
                             JsonNode trainerState) throws IOException {
         CheckpointDir.writeAtomically(dir, tmp -> {
             JsonFiles.writePretty(tmp.resolve(CheckpointDir.CONFIG_JSON), configJson(config, tokenizer));
+            Backend be = params.backend();
             LinkedHashMap<String, HostTensor> weights = new LinkedHashMap<>();
-            for (ParameterStore.Param p : params.params()) weights.put(p.name, toHost(p.value));
+            for (ParameterStore.Param p : params.params()) weights.put(p.name, toHost(be, p.value));
             Safetensors.write(tmp.resolve(CheckpointDir.MODEL_SAFETENSORS), weights, Map.of("format", "pt"));
             if (optimizer != null) {
                 LinkedHashMap<String, HostTensor> state = new LinkedHashMap<>();
                 for (ParameterStore.Param p : params.params()) {
-                    state.put("exp_avg." + p.name, toHost(optimizer.firstMoment().view(p.offset, p.value.shape())));
+                    state.put("exp_avg." + p.name, toHost(be, optimizer.firstMoment().view(p.offset, p.value.shape())));
                 }
                 for (ParameterStore.Param p : params.params()) {
-                    state.put("exp_avg_sq." + p.name, toHost(optimizer.secondMoment().view(p.offset, p.value.shape())));
+                    state.put("exp_avg_sq." + p.name, toHost(be, optimizer.secondMoment().view(p.offset, p.value.shape())));
                 }
                 Safetensors.write(tmp.resolve(CheckpointDir.OPTIMIZER_SAFETENSORS), state,
                         Map.of("step", Long.toString(optimizer.stepCount()), "beta1", Double.toString(optimizer.beta1),
@@ -139,7 +141,7 @@ public final class ModelCheckpoint {
                 throw new CheckpointFormatException(f, "tensors do not match config.json: missing " + abbreviate(missing)
                         + ", unexpected " + abbreviate(unexpected));
             }
-            for (ParameterStore.Param p : params.params()) readInto(r, p.name, p.name, p.value);
+            for (ParameterStore.Param p : params.params()) readInto(params.backend(), r, p.name, p.name, p.value);
         }
     }
 
@@ -149,8 +151,8 @@ public final class ModelCheckpoint {
         if (!Files.isRegularFile(f)) throw new IOException("no " + CheckpointDir.OPTIMIZER_SAFETENSORS + " in " + dir + ": cannot resume the optimizer");
         try (Safetensors.Reader r = Safetensors.open(f)) {
             for (ParameterStore.Param p : params.params()) {
-                readInto(r, "exp_avg." + p.name, p.name, optimizer.firstMoment().view(p.offset, p.value.shape()));
-                readInto(r, "exp_avg_sq." + p.name, p.name, optimizer.secondMoment().view(p.offset, p.value.shape()));
+                readInto(params.backend(), r, "exp_avg." + p.name, p.name, optimizer.firstMoment().view(p.offset, p.value.shape()));
+                readInto(params.backend(), r, "exp_avg_sq." + p.name, p.name, optimizer.secondMoment().view(p.offset, p.value.shape()));
             }
             String step = r.metadata().get("step");
             if (step == null) throw new CheckpointFormatException(f, "metadata has no 'step'");
@@ -158,7 +160,7 @@ public final class ModelCheckpoint {
         }
     }
 
-    private static void readInto(Safetensors.Reader r, String tensorName, String paramName, Tensor dst) throws IOException {
+    private static void readInto(Backend be, Safetensors.Reader r, String tensorName, String paramName, Tensor dst) throws IOException {
         if (!r.contains(tensorName)) throw new CheckpointFormatException(r.file(), "missing tensor '" + tensorName + "'");
         long[] shape = r.info(tensorName).shape();
         int[] expected = dst.shape();
@@ -167,7 +169,7 @@ public final class ModelCheckpoint {
                     + " but parameter '" + paramName + "' needs " + Arrays.toString(expected));
         }
         HostTensor h = r.read(tensorName);
-        if (h.dtype().equals("F64")) dst.copyFrom(h.toDoubleArray()); else dst.copyFrom(h.toFloatArray());
+        if (h.dtype().equals("F64")) be.copyFromHost(h.toDoubleArray(), dst); else be.copyFromHost(h.toFloatArray(), dst);
     }
 
     static boolean sameShape(long[] a, int[] b) {
@@ -176,14 +178,14 @@ public final class ModelCheckpoint {
         return true;
     }
 
-    /** Copies a tensor to the heap in its own dtype, for writing. */
-    public static HostTensor toHost(Tensor t) {
+    /** Copies a tensor (through its backend: it may live on a GPU) to the heap in its own dtype, for writing. */
+    public static HostTensor toHost(Backend be, Tensor t) {
         int[] s = t.shape();
         long[] shape = new long[s.length];
         for (int i = 0; i < s.length; i++) shape[i] = s[i];
         switch (t.dtype) {
-            case F32: return HostTensor.f32(shape, t.toFloatArray());
-            case F64: return HostTensor.f64(shape, t.toDoubleArray());
+            case F32: return HostTensor.f32(shape, be.toHostFloats(t));
+            case F64: return HostTensor.f64(shape, be.toHostDoubles(t));
             default: throw new IllegalStateException("unsupported dtype " + t.dtype);
         }
     }

@@ -87,7 +87,7 @@ public final class ExportCommand implements Callable<Integer> {
                 JsonFiles.writePretty(dir.resolve("generation_config.json"), generation);
                 LinkedHashMap<String, HostTensor> weights = new LinkedHashMap<>();
                 for (ParameterStore.Param p : ps.params()) {
-                    HostTensor h = ModelCheckpoint.toHost(p.value);
+                    HostTensor h = ModelCheckpoint.toHost(be, p.value);
                     weights.put(p.name, o.dtype().equals("bf16") ? HostTensor.bf16(h.shape(), h.toFloatArray()) : h);
                     bytes[0] += (long) p.value.size * (o.dtype().equals("bf16") ? 2 : 4);
                     count[0]++;

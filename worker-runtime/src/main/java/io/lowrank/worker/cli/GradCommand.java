@@ -38,7 +38,7 @@ public final class GradCommand implements Callable<Integer> {
             ModelData.Loaded m = options.load(be);
             WindowedLoss p = m.pass(be, true);
             LinkedHashMap<String, HostTensor> grads = new LinkedHashMap<>();
-            for (ParameterStore.Param prm : m.params.params()) grads.put(prm.name, ModelCheckpoint.toHost(prm.grad));
+            for (ParameterStore.Param prm : m.params.params()) grads.put(prm.name, ModelCheckpoint.toHost(be, prm.grad));
             Safetensors.write(outFile, grads, Map.of("loss", Double.toString(p.lossSum / p.tokens), "tokens", Long.toString(p.tokens)));
             double loss = p.lossSum / p.tokens;
             ObjectNode out = JSON.createObjectNode();

@@ -70,7 +70,7 @@ final class CrNetProjection implements Projection {
         return Math.signum(beta) * (Math.abs(beta) + BETA_EPS);
     }
 
-    double coefficient() { return coefficient(beta.value.get(0)); }
+    double coefficient() { return coefficient(be.valueAt(beta.value, 0)); }
 
     /** out may be y itself (the chain buffer the block reads); otherwise y is copied there. */
     @Override

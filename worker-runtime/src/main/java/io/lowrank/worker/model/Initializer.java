@@ -1,5 +1,6 @@
 package io.lowrank.worker.model;
 
+import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.Tensor;
 
 import java.util.SplittableRandom;
@@ -15,33 +16,38 @@ public final class Initializer {
 
     public static void initialize(ParameterStore store, ModelConfig c, long seed) {
         Gaussian g = new Gaussian(seed);
+        Backend be = store.backend();
         for (ParameterStore.Param p : store.params()) {
             String n = p.name;
             if (n.endsWith("layernorm.weight") || n.equals("model.norm.weight")) {
-                fill(p.value, 1.0);
+                fill(be, p.value, 1.0);
             } else if (n.endsWith(".cr_beta")) {
-                fill(p.value, 1.0);
+                fill(be, p.value, 1.0);
             } else if (n.endsWith(".w_in") || n.endsWith(".w_out")) {
                 // w_in [in, r] maps in -> r; w_out [out, r] maps r -> out: fans are the two dims either way
-                normal(p.value, g, Math.sqrt(2.0 / (p.value.dim(0) + p.value.dim(1))));
+                normal(be, p.value, g, Math.sqrt(2.0 / (p.value.dim(0) + p.value.dim(1))));
             } else if (n.endsWith(".cola_a") || n.endsWith(".cola_b") || n.endsWith(".cr_a") || n.endsWith(".cr_b")) {
                 String base = n.substring(0, n.lastIndexOf('.'));
                 String proj = base.substring(base.lastIndexOf('.') + 1);
                 int[] io = ModelLayout.projectionDims(c, proj);
                 double s = Math.pow(c.rank, -0.25) * Math.pow(io[0] + io[1], -0.25);
-                normal(p.value, g, s);
+                normal(be, p.value, g, s);
             } else {
-                normal(p.value, g, c.initStd);
+                normal(be, p.value, g, c.initStd);
             }
         }
     }
 
-    static void fill(Tensor t, double v) {
-        for (int i = 0; i < t.size; i++) t.set(i, v);
+    static void fill(Backend be, Tensor t, double v) {
+        double[] h = new double[t.size];
+        java.util.Arrays.fill(h, v);
+        be.copyFromHost(h, t);
     }
 
-    static void normal(Tensor t, Gaussian g, double std) {
-        for (int i = 0; i < t.size; i++) t.set(i, std * g.next());
+    static void normal(Backend be, Tensor t, Gaussian g, double std) {
+        double[] h = new double[t.size];
+        for (int i = 0; i < h.length; i++) h[i] = std * g.next();
+        be.copyFromHost(h, t);
     }
 
     /** Box-Muller over SplittableRandom: fast, seeded, identical on every JVM. */

@@ -34,6 +34,7 @@ public final class ParameterStore {
     private final Map<String, Param> byName;
     private final Tensor values;
     private final Tensor grads;
+    private final Backend backend;
 
     /** Allocates storage for the given (ordered) name -> shape layout, values and gradients. */
     public ParameterStore(Backend backend, LinkedHashMap<String, int[]> layout) {
@@ -50,6 +51,7 @@ public final class ParameterStore {
         if (total > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(total + " parameters exceed one flat buffer of 2^31 elements");
         }
+        this.backend = backend;
         this.values = backend.allocate((int) total);
         this.grads = withGradients ? backend.allocate((int) total) : null;
         List<Param> list = new ArrayList<>();
@@ -75,6 +77,8 @@ public final class ParameterStore {
     public List<Param> params() { return params; }
     public Tensor values() { return values; }
     public Tensor grads() { return grads; }
+    /** The backend that holds the values and gradients (host transfers go through it). */
+    public Backend backend() { return backend; }
     public long count() { return values.size; }
 
     public Param get(String name) {

@@ -14,13 +14,16 @@ final class RopeTable {
         int half = headDim / 2;
         cos = be.allocate(seqLen, half);
         sin = be.allocate(seqLen, half);
+        double[] c = new double[seqLen * half], s = new double[seqLen * half];
         for (int t = 0; t < seqLen; t++) {
             for (int i = 0; i < half; i++) {
                 double invFreq = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
                 double a = t * invFreq;
-                cos.set(t * half + i, Math.cos(a));
-                sin.set(t * half + i, Math.sin(a));
+                c[t * half + i] = Math.cos(a);
+                s[t * half + i] = Math.sin(a);
             }
         }
+        be.copyFromHost(c, cos);
+        be.copyFromHost(s, sin);
     }
 }

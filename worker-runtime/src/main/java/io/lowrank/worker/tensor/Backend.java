@@ -21,6 +21,26 @@ public interface Backend extends AutoCloseable {
     /** Human-readable description of the backend (library, threads). */
     String describe();
 
+    // ---- host transfers ----
+    // The only way model, checkpoint and evaluation code reads or writes tensor values on the host
+    // (initialisation, RoPE tables, CR-Net's beta, checkpoints). The defaults read and write the
+    // tensor's host storage; a backend whose tensors live in device memory overrides all five.
+
+    /** dst = src, element by element (src.length == dst.size), each value rounded to dst's dtype. */
+    default void copyFromHost(double[] src, Tensor dst) { dst.copyFrom(src); }
+
+    /** dst = src, element by element (src.length == dst.size). */
+    default void copyFromHost(float[] src, Tensor dst) { dst.copyFrom(src); }
+
+    /** A host copy of t as floats. */
+    default float[] toHostFloats(Tensor t) { return t.toFloatArray(); }
+
+    /** A host copy of t as doubles. */
+    default double[] toHostDoubles(Tensor t) { return t.toDoubleArray(); }
+
+    /** Element i of t, read to the host. */
+    default double valueAt(Tensor t, int i) { return t.get(i); }
+
     // ---- dense linear algebra ----
 
     /**
