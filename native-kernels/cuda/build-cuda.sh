@@ -17,6 +17,9 @@ CLASSES=${3:-}
 SKIPTESTS=${4:-false}
 JHOME=${5:-${JAVA_HOME:-}}
 JOBS=${LOWRANK_NATIVE_JOBS:-2}
+if [ -z "$JHOME" ] && command -v javac >/dev/null 2>&1; then
+  JHOME=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+fi
 
 NVCC=""
 [ "${LOWRANK_NVCC:-}" = "off" ] || for c in "${LOWRANK_NVCC:-}" "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" /usr/local/cuda-13.0/bin/nvcc /usr/local/cuda/bin/nvcc \
@@ -31,6 +34,7 @@ mkdir -p "$BUILD"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLOWRANK_NVCC="$NVCC" \
       ${JHOME:+-DLOWRANK_JAVA_HOME="$JHOME"} ${LOWRANK_CHECK_ARCHS:+-DLOWRANK_CHECK_ARCHS="$LOWRANK_CHECK_ARCHS"} \
       >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
+grep -E "WARNING|jni.h" "$BUILD.configure.log" || true
 cmake --build "$BUILD" -j "$JOBS"
 if [ "$SKIPTESTS" != "true" ]; then
   (cd "$BUILD" && ctest --output-on-failure)

@@ -20,6 +20,10 @@ LrcContext* ctx_of(jlong h) { return reinterpret_cast<LrcContext*>(static_cast<u
 
 extern "C" {
 
+// The JNI glue's version: CudaNative checks it right after loading, so a library built without
+// this file (no jni.h at build time) or from other sources fails at load with a clear message.
+JNIEXPORT jint JNICALL Java_io_lowrank_worker_tensor_cuda_CudaNative_nAbiVersion(JNIEnv*, jclass) { return 1; }
+
 // Returns "<status> <message>": status 0 = usable, else an LrcStatus.
 JNIEXPORT jstring JNICALL Java_io_lowrank_worker_tensor_cuda_CudaNative_nProbe(JNIEnv* env, jclass, jint device) {
     char msg[4096];
