@@ -40,6 +40,6 @@ int main() {
             partial[t * lr::NORM_SLICES + s] = lr::sumsq_slice(x.data(), sizes[t], s, lr::NORM_SLICES);
     }
     double got = lr::sum_partials(partial.data(), 3 * lr::NORM_SLICES);
-    rep.check("global sum of squares", std::fabs(got - want) / want, 1e-6, "100003+517+3001");
+    rep.check("global sum of squares", std::fabs(got - want) / want, 1e-8, "100003+517+3001");
     return rep.finish();
 }

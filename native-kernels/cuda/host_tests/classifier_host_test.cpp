@@ -20,9 +20,10 @@ int main() {
         loss += lr::cross_entropy_row(&dx[(size_t) r * V], V, t[r], ignore, scale);
         if (t[r] != ignore) rloss += ref::cross_entropy_row(&x[(size_t) r * V], V, t[r], scale, &rdx[(size_t) r * V]);
     }
-    rep.check("cross entropy dlogits", lrt::rel_err(dx, rdx, dx.size()), 1e-6, "19x1031");
+    rep.check("cross entropy dlogits", lrt::rel_err(dx, rdx, dx.size()), 2e-6, "19x1031");
     rep.check("cross entropy loss", std::fabs(loss - rloss) / std::fabs(rloss), 1e-6, "19x1031");
     double target_err = std::fabs(dx[3 * V + t[3]] - rdx[3 * V + t[3]]) / std::fabs(rdx[3 * V + t[3]]);
+    // one element: x - m with m = 40 rounds by ~40 ulp(1) = 2.4e-6, which exp turns into relative error
     rep.check("target entry at p_t ~ 1", target_err, 1e-5, "1");
     return rep.finish();
 }

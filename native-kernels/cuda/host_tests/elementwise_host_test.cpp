@@ -31,6 +31,6 @@ int main() {
         out[i] = lr::axpy_element(0.37f, x[i], y[i]);
         want[i] = (double) y[i] + 0.37 * x[i];
     }
-    rep.check("axpy", lrt::rel_err(out, want, n), 1e-6, "100003");
+    rep.check("axpy", lrt::rel_err(out, want, n), 2e-7, "100003");
     return rep.finish();
 }

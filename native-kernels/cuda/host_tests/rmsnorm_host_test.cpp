@@ -26,7 +26,7 @@ int main() {
         dw[j] += s;
     }
     rep.check("rmsnorm forward", lrt::rel_err(out, rout, out.size()), 1e-6, "37x515");
-    rep.check("rmsnorm backward dx", lrt::rel_err(dx, rdx, dx.size()), 1e-5, "37x515");
-    rep.check("rmsnorm backward dw (+= 0.5)", lrt::rel_err(dw, rdw, d), 1e-5, "37x515");
+    rep.check("rmsnorm backward dx", lrt::rel_err(dx, rdx, dx.size()), 1e-6, "37x515");
+    rep.check("rmsnorm backward dw (+= 0.5)", lrt::rel_err(dw, rdw, d), 1e-6, "37x515");
     return rep.finish();
 }
