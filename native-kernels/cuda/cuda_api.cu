@@ -1,32 +1,12 @@
-// liblowrank_cuda.so: device context, memory, and every kernel family compiled in (compiled, not
-// yet run on a GPU). "no NVIDIA driver or GPU found" replaces cudart's "CUDA driver version is
-// insufficient for CUDA runtime version", which is what a machine without a driver reports.
+// liblowrank_cuda.so: device context and memory (compiled, not yet run on a GPU); the kernels
+// are compiled into the library through the JNI glue (jni/cuda_jni.cu), their only caller.
+// "no NVIDIA driver or GPU found" replaces cudart's "CUDA driver version is insufficient for CUDA
+// runtime version", which is what a machine without a driver reports.
 #include <cstdio>
 #include <cstring>
 #include "cuda_api.h"
-#include "kernels/adamw.cuh"
-#include "kernels/attention.cuh"
-#include "kernels/classifier.cuh"
-#include "kernels/elementwise.cuh"
-#include "kernels/encoder.cuh"
-#include "kernels/global_norm.cuh"
+#include "cuda_context.cuh"
 #include "kernels/matmul.cuh"
-#include "kernels/relu2.cuh"
-#include "kernels/rmsnorm.cuh"
-#include "kernels/rope.cuh"
-#include "kernels/silu.cuh"
-#include "kernels/sparse24.cuh"
-#include "kernels/swiglu.cuh"
-
-struct LrcContext {
-    int device = 0;
-    int precision = 0;
-    cudaStream_t compute = nullptr;
-    cudaStream_t copy = nullptr;
-    cudaEvent_t compute_done = nullptr;
-    lr::Matmul matmul;
-    char name[256] = {0};
-};
 
 namespace {
 
@@ -103,6 +83,7 @@ LrcContext* lrc_open(int device, int precision, int* status, char* msg, size_t l
 void lrc_close(LrcContext* ctx) {
     if (!ctx) return;
     cudaSetDevice(ctx->device);
+    ctx->release_scratch();
     lr::matmul_destroy(&ctx->matmul);
     if (ctx->compute_done) cudaEventDestroy(ctx->compute_done);
     if (ctx->copy) cudaStreamDestroy(ctx->copy);

@@ -41,5 +41,14 @@ int main() {
     }
     double got = lr::sum_partials(partial.data(), 3 * lr::NORM_SLICES);
     rep.check("global sum of squares", std::fabs(got - want) / want, 1e-8, "100003+517+3001");
+    // dot product with the same slicing
+    std::vector<float> a = rng.normals(20011), b = rng.normals(20011);
+    double dwant = 0;
+    for (size_t i = 0; i < a.size(); i++) dwant += (double) a[i] * b[i];
+    for (int s = 0; s < lr::NORM_SLICES; s++) partial[s] = lr::dot_slice(a.data(), b.data(), 20011, s, lr::NORM_SLICES);
+    double dgot = lr::sum_partials(partial.data(), lr::NORM_SLICES);
+    double dnorm = 0;  // |a| |b|: the scale of the rounding of a dot product that may cancel
+    for (size_t i = 0; i < a.size(); i++) dnorm += std::fabs((double) a[i] * b[i]);
+    rep.check("dot (error / sum |a_i b_i|)", std::fabs(dgot - dwant) / dnorm, 1e-8, "20011");
     return rep.finish();
 }

@@ -17,6 +17,13 @@ LR_HD float sumsq_slice(const float* x, long long n, int s, int slices) {
     return acc;
 }
 
+/** sum a_i b_i of slice s (the same slicing): the backend's dot product. */
+LR_HD float dot_slice(const float* a, const float* b, long long n, int s, int slices) {
+    float acc = 0.0f;
+    for (long long i = s; i < n; i += slices) acc += a[i] * b[i];
+    return acc;
+}
+
 LR_HD double sum_partials(const float* partial, int count) {
     double s = 0.0;
     for (int i = 0; i < count; i++) s += (double) partial[i];
@@ -32,6 +39,10 @@ __global__ void sumsq_slices_kernel(const float* x, long long n, float* partial)
     int s = blockIdx.x * blockDim.x + threadIdx.x;
     if (s < NORM_SLICES) partial[s] = sumsq_slice(x, n, s, NORM_SLICES);
 }
+__global__ void dot_slices_kernel(const float* a, const float* b, long long n, float* partial) {
+    int s = blockIdx.x * blockDim.x + threadIdx.x;
+    if (s < NORM_SLICES) partial[s] = dot_slice(a, b, n, s, NORM_SLICES);
+}
 __global__ void sum_partials_kernel(const float* partial, int count, double* out) {
     if (blockIdx.x == 0 && threadIdx.x == 0) *out = sum_partials(partial, count);
 }
@@ -39,6 +50,10 @@ __global__ void sum_partials_kernel(const float* partial, int count, double* out
 /** Writes NORM_SLICES partials of tensor x at partial[0 .. NORM_SLICES). */
 inline void sumsq_partials(const float* x, long long n, float* partial, cudaStream_t st) {
     sumsq_slices_kernel<<<NORM_SLICES / 256, 256, 0, st>>>(x, n, partial);
+}
+/** Writes NORM_SLICES partials of a . b at partial[0 .. NORM_SLICES). */
+inline void dot_partials(const float* a, const float* b, long long n, float* partial, cudaStream_t st) {
+    dot_slices_kernel<<<NORM_SLICES / 256, 256, 0, st>>>(a, b, n, partial);
 }
 /** out = sum of count partials, in order, in double. */
 inline void sum_partials(const float* partial, int count, double* out, cudaStream_t st) {

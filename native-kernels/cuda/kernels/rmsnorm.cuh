@@ -78,7 +78,7 @@ inline void rmsnorm_forward(const float* x, const float* w, float* out, float* i
                             cudaStream_t st) {
     if (rows > 0) rmsnorm_forward_kernel<<<ceil_div(rows, 8), 256, 0, st>>>(x, w, out, inv, rows, d, eps);
 }
-/** dx may not alias dout (the dw pass reads dout after the dx pass). */
+/** dx may alias dout: the dw pass runs first, and the dx pass reads a row before it writes it. */
 inline void rmsnorm_backward(const float* x, const float* w, const float* inv, const float* dout, float* dx, float* dw,
                              int rows, int d, cudaStream_t st) {
     if (rows <= 0) return;

@@ -133,7 +133,7 @@ final class CrNetProjection implements Projection {
         be.matmul(total, false, b.value, true, dxa, 0.0);           // dxa = dy B^T
         be.matmul(x, true, dxa, false, a.grad, 1.0);                // dA += x^T dxa
         be.matmul(dxa, false, a.value, true, dx, acc);              // dx (+)= dxa A^T
-        beta.grad.add(0, be.dot(total, prevY));                     // dbeta += sum(dy * y_{l-1})
+        be.addAt(beta.grad, 0, be.dot(total, prevY));              // dbeta += sum(dy * y_{l-1})
         be.copy(total, carry);
         be.scale(carry, coefficient());                             // carried to layer l-1
     }

@@ -41,6 +41,9 @@ public interface Backend extends AutoCloseable {
     /** Element i of t, read to the host. */
     default double valueAt(Tensor t, int i) { return t.get(i); }
 
+    /** t[i] += v, with v rounded to t's dtype first (a scalar gradient, e.g. CR-Net's beta). */
+    default void addAt(Tensor t, int i, double v) { t.add(i, v); }
+
     // ---- dense linear algebra ----
 
     /**
@@ -183,16 +186,35 @@ public interface Backend extends AutoCloseable {
         public int groups() { return cols / 4; }
         public int tailWidth() { return cols % 4; }
 
+        /**
+         * The 2:4 form of a backend whose memory the JVM cannot address (a GPU's): values and tail
+         * are that backend's tensors, the metadata bytes live at device address metaAddress.
+         */
+        public static Sparse24 onDevice(Backend owner, int rows, int cols, Tensor values, Tensor tail, long metaAddress) {
+            return new Sparse24(owner, rows, cols, values, tail, null, metaAddress);
+        }
+
+        /** Address of metadata byte 0 (host or device memory, as the owning backend allocated it). */
+        public long metaAddress() { return metaAddress; }
+
+        /** True when the given backend allocated this (the only backend that may use it). */
+        public boolean ownedBy(Backend b) { return owner == b; }
+
+        private ByteBuffer hostMeta() {
+            if (meta == null) throw new IllegalStateException(this + " keeps its metadata in device memory; copy it through its backend");
+            return meta;
+        }
+
         /** The metadata byte of group g of row r (bits 0-1 = i0, bits 2-3 = i1). */
         public int meta(int r, int g) {
             if (r < 0 || r >= rows || g < 0 || g >= groups()) throw new IndexOutOfBoundsException("meta(" + r + ", " + g + ") of " + this);
-            return meta.get(r * groups() + g) & 0xFF;
+            return hostMeta().get(r * groups() + g) & 0xFF;
         }
 
         /** A copy of the metadata, [rows, G] row-major. */
         public byte[] metaBytes() {
             byte[] b = new byte[rows * groups()];
-            meta.get(0, b);
+            hostMeta().get(0, b);
             return b;
         }
 

@@ -6,13 +6,15 @@ public final class MemoryStats {
     private long peakBytes;
     private long allocations;
 
-    void allocated(long bytes) {
+    /** Counts an allocation (backends outside this package call it too). */
+    public void allocated(long bytes) {
         liveBytes += bytes;
         allocations++;
         if (liveBytes > peakBytes) peakBytes = liveBytes;
     }
 
-    void released(long bytes) { liveBytes -= bytes; }
+    /** Counts a release. */
+    public void released(long bytes) { liveBytes -= bytes; }
 
     public long liveBytes() { return liveBytes; }
     public long peakBytes() { return peakBytes; }

@@ -25,6 +25,20 @@ public final class Storage {
         this.owner = owner;
     }
 
+    /**
+     * A storage in memory the JVM cannot address (a GPU's): no host buffers, so {@link Tensor#get}
+     * and friends fail on it; host access goes through the owning backend's host transfers.
+     */
+    public static Storage device(DType dtype, long address, int length, Object owner) {
+        return new Storage(dtype, address, length, null, null, owner);
+    }
+
+    /** True when the values are in host memory (the buffers exist). */
+    public boolean onHost() { return f != null || d != null; }
+
+    /** A tensor of the given shape from element 0 of this storage. */
+    public Tensor tensor(int... shape) { return new Tensor(this, 0, shape); }
+
     public DType dtype() { return dtype; }
     public int length() { return length; }
     public long address() { return address; }

@@ -33,6 +33,10 @@ public final class GradientSync implements GradientReadyListener {
         if (grads.dtype != DType.F32) {
             throw new IllegalArgumentException("data-parallel training all-reduces float32 gradients; train.dtype is " + grads.dtype);
         }
+        if (!grads.storage().onHost()) {
+            throw new IllegalArgumentException("data-parallel training of gradients in GPU memory is not implemented yet"
+                    + " (the all-reduce needs pinned host staging buckets); run one worker per job with --backend cuda");
+        }
         this.allReduce = allReduce;
         this.grads = grads.storage().floatBuffer();
         this.base = grads.offset();

@@ -91,4 +91,68 @@ final class CudaNative {
     static native void nCopyToDevice(long ctx, long devicePtr, float[] src, int offset, int count);
 
     static native void nCopyToHost(long ctx, long devicePtr, float[] dst, int offset, int count);
+
+    // ---- operations on device addresses, queued on the context's compute stream ----
+    // (native-kernels/cuda/jni/cuda_jni.cu; a failed launch throws IllegalStateException)
+
+    static native void nMemsetZero(long ctx, long ptr, long bytes);
+
+    static native void nCopyDevice(long ctx, long dst, long src, long bytes);
+
+    static native void nSynchronize(long ctx);
+
+    static native void nGemm(long ctx, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             long a, int lda, long b, int ldb, float beta, long c, int ldc);
+
+    static native void nFill(long ctx, long x, float value, long n);
+
+    static native void nAdd(long ctx, long a, long b, long out, long n);
+
+    static native void nAxpy(long ctx, float alpha, long x, long y, long n);
+
+    static native void nScale(long ctx, long x, float alpha, long n);
+
+    static native void nSilu(long ctx, long h, long z, long n);
+
+    static native void nSiluBackward(long ctx, long h, long dz, long dh, long n);
+
+    static native void nGated(long ctx, long gate, long up, long out, long n, boolean siluOnGate);
+
+    static native void nGatedBackward(long ctx, long gate, long up, long dOut, long dGate, long dUp, long n, boolean siluOnGate);
+
+    static native void nReluSquare(long ctx, long x, long y, long n);
+
+    static native void nReluSquareBackward(long ctx, long x, long dy, long dx, long n);
+
+    static native void nPrune24(long ctx, long x, long values, long meta, long tail, int rows, int cols);
+
+    static native void nDecompress24(long ctx, long values, long meta, long tail, long x, int rows, int cols);
+
+    static native void nSpmm24(long ctx, long values, long meta, long tail, long w, long y, int rows, int cols, int n, float beta);
+
+    static native void nSpmm24T(long ctx, long values, long meta, long tail, long g, long dw, int rows, int cols, int n, float beta);
+
+    static native void nRmsNorm(long ctx, long x, long w, long out, long invRms, int rows, int d, float eps);
+
+    static native void nRmsNormBackward(long ctx, long x, long w, long invRms, long dOut, long dx, long dw, int rows, int d);
+
+    static native void nRope(long ctx, long x, long cos, long sin, int rows, int seqLen, int heads, int headDim, boolean inverse);
+
+    static native void nAttention(long ctx, long q, long k, long v, int batch, int seqLen, int heads, int headDim, long probs, long out);
+
+    static native void nAttentionBackward(long ctx, long q, long k, long v, long probs, long dOut, int batch, int seqLen, int heads,
+                                          int headDim, long dq, long dk, long dv);
+
+    static native void nEmbedding(long ctx, long table, int[] ids, long out, int n, int dim);
+
+    static native void nEmbeddingBackward(long ctx, long dTable, int[] ids, long dOut, int n, int dim, int vocab);
+
+    static native double nCrossEntropy(long ctx, long logits, int[] targets, int rows, int vocab, int ignoreIndex, float gradScale);
+
+    static native double nSumOfSquares(long ctx, long x, long n);
+
+    static native double nDot(long ctx, long a, long b, long n);
+
+    static native void nAdamw(long ctx, long p, long g, long m, long v, long n, double lr, double beta1, double beta2, double eps,
+                              double weightDecay, long step);
 }
