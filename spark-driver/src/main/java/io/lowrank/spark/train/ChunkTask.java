@@ -11,8 +11,8 @@ import io.lowrank.worker.data.CursorState;
 import io.lowrank.worker.data.TokenCursor;
 import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.tensor.Backend;
-import io.lowrank.worker.tensor.DType;
-import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.tensor.BackendChoice;
+import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.GradientSync;
 import io.lowrank.worker.train.RunConfig;
 import io.lowrank.worker.train.Trainer;
@@ -165,7 +165,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
         List<Path> trainFiles = data.train();
         int[] val = !data.val().isEmpty() ? TrainLocalCommand.readAll(data.val(), mc.vocabSize) : null;   // every rank evaluates a share
-        Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
+        Backend be = Backends.open(backendChoice(rc));
         ResidentWorkers.Worker worker = null;
         try {
             worker = new ResidentWorkers.Worker(be, new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log));
@@ -182,6 +182,12 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
             if (worker != null) worker.close(); else be.close();
             throw e;
         }
+    }
+
+    /** The run's backend (train.backend, train.precision) with the chunk's threads; workers train in float32. */
+    private BackendChoice backendChoice(RunConfig rc) {
+        return BackendChoice.of("train.backend", rc.backend(), "train.precision", rc.precision(), "train.dtype", "float32",
+                spec.threads(), 0);
     }
 
     private void train(BarrierTaskContext ctx, Trainer trainer, GradientSync sync, ChunkReport report, PrintStream log, RunConfig rc)
