@@ -171,7 +171,7 @@ def part_train30(ctx):
         refrun = json.load(f)
     run_dir = os.path.join(ctx.work, "train30")
     shutil.rmtree(run_dir, ignore_errors=True)
-    args = ["train", "--backend", ctx.backend, "--precision", "f32", "--run-dir", run_dir,
+    args = ["train-local", "--backend", ctx.backend, "--precision", "f32", "--run-dir", run_dir,
             "--tokens", os.path.join(ctx.bundle, "cpu-ref", refrun["tokens"])] + refrun["args"]
     code, j, so, se, secs = ctx.cli(args, 120)
     if code != 0:

@@ -92,7 +92,7 @@ class GpuCheckBundleTest {
         assertCleanCudaFailure(eval);
         // train reads the preset (Jackson) and builds the tokenizer (jtokkit) on the bundled JRE before it opens the backend
         Path runDir = work.resolve("train-run");
-        Result train = run(work, 60, jre.toString(), "-cp", cp, "io.lowrank.worker.cli.Main", "train", "--backend", "cuda",
+        Result train = run(work, 60, jre.toString(), "-cp", cp, "io.lowrank.worker.cli.Main", "train-local", "--backend", "cuda",
                 "--preset", "tiny", "--layer", "cola", "--steps", "40", "--tokens", bundle.resolve("cpu-ref/tokens.npy").toString(),
                 "--run-dir", runDir.toString());
         assertCleanCudaFailure(train);

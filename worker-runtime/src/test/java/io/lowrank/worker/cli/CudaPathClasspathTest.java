@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The CUDA path loads no ND4J: the worker CLI runs in a child JVM whose classpath is the worker
  * runtime's minus every jar that deploy/gpu/cuda-path-jars.txt drops (ND4J, JavaCPP, OpenBLAS and
  * what they pull in; Spark is not a dependency of this module at all), which is what
- * bin/gpu-check-bundle ships to the GPU machine. eval, grad, train and bench with --backend cuda
+ * bin/gpu-check-bundle ships to the GPU machine. eval, grad, train-local and bench with --backend cuda
  * must stop with exit code 1 and one clean line naming what is missing (no CUDA backend in this
  * build, or no driver/GPU on this machine), no NoClassDefFoundError and no stack trace, before
  * anything is written. The same classpath with --backend cpu must fail on the missing ND4J classes:
@@ -103,7 +103,7 @@ class CudaPathClasspathTest {
                 "--seq-len", "16", "--out", grads.toString()));
         assertFalse(Files.exists(grads), "grad wrote " + grads + " without a backend");
         Path runDir = work.resolve("run");
-        assertCleanCudaFailure(runCli(work, "train", "--backend", "cuda", "--preset", "tiny", "--layer", "cola", "--steps", "40",
+        assertCleanCudaFailure(runCli(work, "train-local", "--backend", "cuda", "--preset", "tiny", "--layer", "cola", "--steps", "40",
                 "--tokens", tokens, "--run-dir", runDir.toString()));
         assertFalse(Files.exists(runDir), "train created " + runDir + " before its backend opened");
         assertCleanCudaFailure(runCli(work, "bench", "--backend", "cuda", "--preset", "tiny", "--layer", "cola", "--steps", "1",
