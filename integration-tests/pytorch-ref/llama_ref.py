@@ -396,6 +396,7 @@ class Model:
         self.crnet = cfg["model_type"] == "crnet"
         self.only_lr_act = bool(cfg.get("only_lr_act", False))
         self._rope = {}
+        self.sdpa = False   # True: F.scaled_dot_product_attention instead of the explicit softmax
         self._cr_prev = {}   # CR-Net: projection name -> previous layer's output Y_{l-1}
 
     def linear(self, x, pre):
@@ -425,10 +426,11 @@ class Model:
         self._cr_prev[kind] = (layer, y)
         return y
 
-    def rope(self, T, hd, dtype):
-        key = (T, hd, dtype)
+    def rope(self, T, hd, dtype, device=None):
+        key = (T, hd, dtype, device)
         if key not in self._rope:
-            self._rope[key] = rope_cos_sin(T, hd, float(self.cfg["rope_theta"]), dtype)
+            cos, sin = rope_cos_sin(T, hd, float(self.cfg["rope_theta"]), dtype)
+            self._rope[key] = (cos.to(device), sin.to(device)) if device is not None else (cos, sin)
         return self._rope[key]
 
     def attention(self, x, i):
@@ -438,11 +440,16 @@ class Model:
         q = self.linear(x, proj_prefix(i, "q_proj")).view(B, T, H, hd).transpose(1, 2)
         k = self.linear(x, proj_prefix(i, "k_proj")).view(B, T, H, hd).transpose(1, 2)
         v = self.linear(x, proj_prefix(i, "v_proj")).view(B, T, H, hd).transpose(1, 2)
-        cos, sin = self.rope(T, hd, x.dtype)
+        cos, sin = self.rope(T, hd, x.dtype, x.device)
         q = apply_rope(q, cos, sin)
         k = apply_rope(k, cos, sin)
+        if self.sdpa:
+            # the fused kernel (flash / memory-efficient attention on GPUs): same equations, the
+            # speed baseline for GPU benchmarks (bench_torch.py --attention sdpa)
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
+            return self.linear(o, proj_prefix(i, "o_proj"))
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(hd)       # [B, H, T, T]
-        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
         att = torch.softmax(scores, dim=-1)
         o = (att @ v).transpose(1, 2).reshape(B, T, d)

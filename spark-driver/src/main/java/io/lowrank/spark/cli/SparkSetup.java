@@ -19,12 +19,23 @@ public final class SparkSetup {
 
     private SparkSetup() {}
 
+    /** As {@link #session(String, String, int, long, int)} with no GPUs requested. */
+    public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS) {
+        return session(appName, master, threadsPerTask, barrierTimeoutS, 0);
+    }
+
     /**
      * @param master         --master, or null when spark-submit set it
      * @param threadsPerTask compute threads of one worker (becomes spark.task.cpus and OMP_NUM_THREADS)
+     * @param gpusPerTask    GPUs of one worker's task (0 or 1): spark.task.resource.gpu.amount, and one GPU per executor
+     *                       unless spark-submit or the deploy scripts asked for more (their discovery script tells Spark the addresses)
      */
-    public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS) {
+    public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS, int gpusPerTask) {
         SparkConf conf = baseConf(appName, master);
+        if (gpusPerTask > 0) {
+            conf.setIfMissing("spark.task.resource.gpu.amount", Integer.toString(gpusPerTask));
+            conf.setIfMissing("spark.executor.resource.gpu.amount", Integer.toString(gpusPerTask));
+        }
         conf.setIfMissing("spark.task.cpus", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask));
         conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");

@@ -11,6 +11,7 @@ import io.lowrank.spark.train.DistributedTraining;
 import io.lowrank.worker.cli.Cli;
 import io.lowrank.worker.cli.TrainOverrides;
 import io.lowrank.worker.cli.UsageException;
+import io.lowrank.worker.tensor.BackendChoice;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -89,6 +90,10 @@ public final class SparkTrainCommand implements Callable<Integer> {
     @Option(names = "--fail-rank", paramLabel = "R", defaultValue = "0", description = "testing: the worker that --fail-at-step fails (default: ${DEFAULT-VALUE})")
     int failRank;
 
+    @Option(names = "--gpus-per-worker", paramLabel = "G",
+            description = "GPUs Spark assigns each worker's task, 0 or 1 (one worker per GPU): requests spark.task/executor.resource.gpu.amount (default: 1 with --backend cuda, else 0)")
+    Integer gpusPerWorker;
+
     @Mixin
     TrainOverrides overrides = new TrainOverrides();
 
@@ -122,6 +127,11 @@ public final class SparkTrainCommand implements Callable<Integer> {
             for (Object[] o : fixed) {
                 if (o[1] != null) throw new UsageException("train --resume: " + o[0] + " cannot change on resume (it is fixed in " + RunDirectory.RUN_JSON + ")");
             }
+            // the hardware may change on resume (a CPU run continued on GPUs): this application only
+            java.util.Map<String, String> hw = new java.util.LinkedHashMap<>();
+            if (overrides.backend != null) hw.put("train.backend", overrides.backend);
+            if (overrides.precision != null) hw.put("train.precision", overrides.precision);
+            if (!hw.isEmpty()) rc = rc.with(hw);
         } else {
             if (run.exists(RunDirectory.RUN_JSON)) {
                 throw new UsageException("train: " + run.uri() + " already holds a run; continue it with --resume " + runDirUri + " or choose a new --run-dir");
@@ -146,7 +156,16 @@ public final class SparkTrainCommand implements Callable<Integer> {
             throw new UsageException("train: " + workers + " workers x " + threads + " threads need " + workers * threads
                     + " task slots but --master " + master + " has " + slots + "; use --master local[" + workers * threads + "] or fewer workers/threads");
         }
-        SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS);
+        BackendChoice backend = rc.backendChoice(threads);
+        int gpus = gpusPerWorker != null ? gpusPerWorker : backend.kind == BackendChoice.Kind.CUDA ? 1 : 0;
+        if (gpus != 0 && gpus != 1) {
+            throw new UsageException("train: --gpus-per-worker must be 0 or 1, got " + gpus
+                    + ": each worker drives one GPU (one worker per GPU); use more --workers for more GPUs");
+        }
+        if (gpus > 0 && slots > 0) {
+            out.println("note: a local master schedules no GPUs; worker r uses CUDA device r (--master local-cluster, standalone, YARN or Kubernetes assign them)");
+        }
+        SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS, slots > 0 ? 0 : gpus);
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Configuration conf = jsc.hadoopConfiguration();
@@ -182,7 +201,8 @@ public final class SparkTrainCommand implements Callable<Integer> {
                     .put("allreduce_bytes", r.allReduceBytes).put("allreduce_hidden_fraction", r.allReduceHiddenFraction)
                     .put("allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep)
                     .put("allreduce_standalone_s", r.allReduceStandaloneSeconds)
-                    .put("layer", rc.model(data.vocabSize()).layerType.id);
+                    .put("layer", rc.model(data.vocabSize()).layerType.id).put("backend", backend.kind.id());
+            if (r.gpuAddresses != null) res.putPOJO("gpu_addresses", r.gpuAddresses);
             out.println(JSON.writeValueAsString(res));
             return 0;
         } finally {

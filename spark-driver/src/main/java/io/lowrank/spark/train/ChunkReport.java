@@ -29,6 +29,10 @@ public final class ChunkReport {
     public String checkpoint;
     public String host;
     public int stageAttempt;
+    /** the GPU address Spark assigned this worker's task (TaskContext.resources), null when none */
+    public String gpuAddress;
+    /** the CUDA device ordinal the worker's backend bound to (-1: the CPU backend, which binds none) */
+    public int deviceOrdinal = -1;
 
     public ChunkReport() {
     }

@@ -11,8 +11,8 @@ import io.lowrank.worker.data.CursorState;
 import io.lowrank.worker.data.TokenCursor;
 import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.tensor.Backend;
-import io.lowrank.worker.tensor.DType;
-import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.tensor.BackendChoice;
+import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.GradientSync;
 import io.lowrank.worker.train.RunConfig;
 import io.lowrank.worker.train.Trainer;
@@ -76,13 +76,21 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         report.rank = rank;
         report.stageAttempt = ctx.stageAttemptNumber();
         report.host = ctx.getTaskInfos()[rank].address();
+        TaskGpu gpu = TaskGpu.of(ctx, rank);
+        report.gpuAddress = gpu.address;
         try {
             RunConfig rc = RunConfig.fromJson(JSON.readTree(spec.runConfigJson()), "run config of " + spec.runId());
-            ResidentWorkers.Key residentKey = ResidentWorkers.key(spec, rank);
+            BackendChoice choice = backendChoice(rc).onDevice(gpu.deviceOrdinal);
+            if (choice.kind == BackendChoice.Kind.CUDA) report.deviceOrdinal = gpu.deviceOrdinal;
+            if (gpu.address != null || choice.kind == BackendChoice.Kind.CUDA) {
+                log.printf("[rank %d] chunk %d on %s: %s, backend %s%n", rank, spec.chunk(), report.host, gpu, choice);
+            }
+            // a kept trainer is bound to the GPU of its previous task: reuse it only on the same address
+            ResidentWorkers.Key residentKey = ResidentWorkers.key(spec, rank, gpu.address);
             ResidentWorkers.Worker worker = ResidentWorkers.take(residentKey, spec.startStep());
             report.workerReused = worker != null;
             if (worker == null) {
-                worker = buildWorker(conf, cache, scratch, rc, rank, world, log);
+                worker = buildWorker(conf, cache, scratch, rc, choice, rank, world, log);
             } else {
                 log.printf("[rank %d] chunk %d continues the trainer this executor kept at step %d (no checkpoint reload)%n",
                         rank, spec.chunk(), spec.startStep());
@@ -158,14 +166,14 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
     }
 
     /** A fresh backend and trainer at the chunk's start: verified local data, then the checkpoint. */
-    private ResidentWorkers.Worker buildWorker(Configuration conf, Path cache, Path scratch, RunConfig rc, int rank, int world,
-                                               PrintStream log) throws IOException {
+    private ResidentWorkers.Worker buildWorker(Configuration conf, Path cache, Path scratch, RunConfig rc, BackendChoice choice, int rank,
+                                               int world, PrintStream log) throws IOException {
         ModelConfig mc = rc.model(spec.vocabSize());
         // verified local copies, kept across chunks in the executor's temp space
         PreparedDataset.Local data = PreparedDataset.open(conf, spec.datasetDir()).localize(conf, cache);
         List<Path> trainFiles = data.train();
         int[] val = !data.val().isEmpty() ? TrainLocalCommand.readAll(data.val(), mc.vocabSize) : null;   // every rank evaluates a share
-        Backend be = new Nd4jCpuBackend(DType.F32, spec.threads());
+        Backend be = Backends.open(choice);
         ResidentWorkers.Worker worker = null;
         try {
             worker = new ResidentWorkers.Worker(be, new Trainer(be, rc, mc, new TokenCursor(trainFiles, rank, world), val, null, log));
@@ -182,6 +190,12 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
             if (worker != null) worker.close(); else be.close();
             throw e;
         }
+    }
+
+    /** The run's backend (train.backend, train.precision) with the chunk's threads; workers train in float32. */
+    private BackendChoice backendChoice(RunConfig rc) {
+        return BackendChoice.of("train.backend", rc.backend(), "train.precision", rc.precision(), "train.dtype", "float32",
+                spec.threads(), 0);
     }
 
     private void train(BarrierTaskContext ctx, Trainer trainer, GradientSync sync, ChunkReport report, PrintStream log, RunConfig rc)

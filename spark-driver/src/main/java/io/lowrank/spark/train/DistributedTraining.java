@@ -55,6 +55,8 @@ public final class DistributedTraining {
         public double allReduceHiddenFraction = Double.NaN;
         public double allReduceExposedSecondsPerStep = Double.NaN;
         public double allReduceStandaloneSeconds = Double.NaN;
+        /** by rank, the GPU addresses Spark gave the workers in the last chunk; null when none */
+        public String[] gpuAddresses;
     }
 
     private final JavaSparkContext jsc;
@@ -125,6 +127,14 @@ public final class DistributedTraining {
                     .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
                     .put("allreduce_standalone_s", s.standaloneSeconds)
                     .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint);
+            if (s.gpuAddresses != null) {
+                // by rank: the GPU address Spark gave each worker's task (and the CUDA device it bound)
+                com.fasterxml.jackson.databind.node.ArrayNode ga = cm.putArray("gpu_addresses"), dev = cm.putArray("cuda_devices");
+                for (int r = 0; r < s.gpuAddresses.length; r++) {
+                    ga.add(s.gpuAddresses[r]);
+                    dev.add(s.deviceOrdinals[r]);
+                }
+            }
             appendMetric(cm);
             if (!Double.isNaN(s.valLoss)) {
                 ObjectNode em = record("eval");
@@ -143,6 +153,7 @@ public final class DistributedTraining {
             stepsRun += end - step;
             chunksRun++;
             res.valLoss = s.valLoss;
+            res.gpuAddresses = s.gpuAddresses;
             res.allReduceBytes += s.allReduceBytes;
             double exposedPerStep = s.exposedSeconds / Math.max(1, end - step);
             progress.printf("chunk %d: steps %d-%d/%d  loss %.4f  val %.4f  %,.0f tok/s  all-reduce %.1f MB/step, %.0f ms exposed/step of %.0f ms standalone%s%n",
@@ -235,6 +246,8 @@ public final class DistributedTraining {
         double seconds, setupSeconds, tokensPerSecond, exposedSeconds, commSeconds, standaloneSeconds, valLoss = Double.NaN;
         String checkpoint;
         int stageAttempt, workersReused;
+        String[] gpuAddresses;   // by rank; null when no task was given a GPU
+        int[] deviceOrdinals;    // by rank; -1 on the CPU backend
 
         static ChunkSummary of(List<ChunkReport> reports, int world) {
             ChunkSummary s = new ChunkSummary();
@@ -252,6 +265,15 @@ public final class DistributedTraining {
                 s.standaloneSeconds = Math.max(s.standaloneSeconds, r.standaloneAllReduceSeconds);
                 s.stageAttempt = Math.max(s.stageAttempt, r.stageAttempt);
                 if (r.workerReused) s.workersReused++;
+                if (r.gpuAddress != null || r.deviceOrdinal >= 0) {
+                    if (s.gpuAddresses == null) {
+                        s.gpuAddresses = new String[reports.size()];
+                        s.deviceOrdinals = new int[reports.size()];
+                        java.util.Arrays.fill(s.deviceOrdinals, -1);
+                    }
+                    s.gpuAddresses[r.rank] = r.gpuAddress;
+                    s.deviceOrdinals[r.rank] = r.deviceOrdinal;
+                }
             }
             s.allReduceBytes = r0.allReduceBytes;
             s.tokensPerStep = n == 0 ? 0 : s.tokens / n;

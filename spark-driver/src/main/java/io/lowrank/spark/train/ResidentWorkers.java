@@ -68,8 +68,14 @@ public final class ResidentWorkers implements AutoCloseable {
     record Key(String run, String worker) { }
 
     static Key key(ChunkSpec spec, int rank) {
+        return key(spec, rank, null);
+    }
+
+    /** gpuAddress: the GPU the task was given (null: none); a trainer bound to one GPU is not reused on another. */
+    static Key key(ChunkSpec spec, int rank, String gpuAddress) {
         return new Key(spec.runId() + "#" + spec.runToken(), "rank " + rank + " of " + spec.worldSize() + "#threads "
-                + spec.threads() + "#" + spec.datasetDir() + "#" + spec.vocabSize() + "#" + spec.runConfigJson());
+                + spec.threads() + "#" + spec.datasetDir() + "#" + spec.vocabSize() + "#" + spec.runConfigJson()
+                + (gpuAddress == null ? "" : "#gpu " + gpuAddress));
     }
 
     /**

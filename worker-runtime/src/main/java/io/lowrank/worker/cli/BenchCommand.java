@@ -11,6 +11,8 @@ import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.optim.AdamW;
 import io.lowrank.worker.optim.GradClip;
 import io.lowrank.worker.tensor.Backend;
+import io.lowrank.worker.tensor.BackendChoice;
+import io.lowrank.worker.tensor.Backends;
 import io.lowrank.nativekernels.NativeLibrary;
 import io.lowrank.worker.tensor.DType;
 import io.lowrank.worker.tensor.FusedOpsBench;
@@ -77,16 +79,18 @@ public final class BenchCommand implements Callable<Integer> {
         final long modelBytes;
         long allocationsBefore;
 
+        final BackendChoice choice;
+
         /**
-         * nativeKernels=false: the float32 2:4 and fused element-wise ops in Java (as
-         * -Dlowrank.native.disable=true); gemm: the library of the products (as -Dlowrank.gemm).
+         * choice: the backend; on the CPU its native kernels (false: the float32 2:4 and fused
+         * element-wise ops in Java, as -Dlowrank.native.disable=true) and product library (as -Dlowrank.gemm).
          */
-        Setup(RunConfig rc, String layer, int batch, int seqLen, int threads, int steps, boolean nativeKernels,
-              Nd4jCpuBackend.GemmEngine gemm) {
+        Setup(RunConfig rc, String layer, int batch, int seqLen, int steps, BackendChoice choice) {
             this.layer = layer;
             this.batch = batch;
             this.seqLen = seqLen;
-            this.be = new Nd4jCpuBackend(DType.F32, threads, nativeKernels, gemm);
+            this.choice = choice;
+            this.be = Backends.open(choice);
             this.mc = rc.model(32000);
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
@@ -119,9 +123,10 @@ public final class BenchCommand implements Callable<Integer> {
             double median = median(ms);
             double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
             ObjectNode out = JSON.createObjectNode();
-            out.put("layer", mc.layerType.id)
-                    .put("native_kernels", ((Nd4jCpuBackend) be).nativeFused())
-                    .put("gemm", gemmName(be))
+            out.put("layer", mc.layerType.id).put("backend", choice.kind.id());
+            if (choice.kind == BackendChoice.Kind.CPU) out.put("native_kernels", ((Nd4jCpuBackend) be).nativeFused());
+            else out.put("precision", choice.precision.id()).put("device", choice.device);
+            out.put("gemm", gemmName(choice, be))
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
                     .put("gflops_per_s", flops / (median / 1000.0) / 1e9)
@@ -154,15 +159,19 @@ public final class BenchCommand implements Callable<Integer> {
         String preset = a.required(a.preset, "--preset");
         int steps = a.steps != null ? a.steps : 5, warmup = a.warmup;
         int threads = a.threads();
+        BackendChoice choice = a.backendChoice();
         String nativeMode = a.nativeMode == null ? "default" : a.nativeMode;
         if (!Set.of("default", "both").contains(nativeMode)) throw new UsageException("bench: --native must be 'both' (or absent)");
         String gemmMode = a.gemm == null ? "default" : a.gemm;
         if (!Set.of("default", "both", "auto", "openblas", "native").contains(gemmMode)) {
             throw new UsageException("bench: --gemm must be both, auto, openblas or native, not '" + gemmMode + "'");
         }
+        if (choice.kind != BackendChoice.Kind.CPU && (!nativeMode.equals("default") || !gemmMode.equals("default"))) {
+            throw new UsageException("bench: --native and --gemm choose the cpu backend's kernels; they do not apply to --backend " + choice.kind.id());
+        }
         boolean gemmBoth = gemmMode.equals("both");
         if (gemmBoth && nativeMode.equals("both")) throw new UsageException("bench: --native both and --gemm both cannot be combined");
-        Nd4jCpuBackend.GemmEngine gemm = gemmMode.equals("default") || gemmBoth ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(gemmMode);
+        String gemm = gemmMode.equals("default") || gemmBoth ? null : gemmEngine(gemmMode);   // null: -Dlowrank.gemm
         boolean both = nativeMode.equals("both") || gemmBoth;
         String[] variants = gemmBoth ? new String[]{"+openblas", "+native-gemm"} : new String[]{"+java", "+native"};
         String[] layers = both ? new String[2 * layerArgs.length] : layerArgs;
@@ -172,29 +181,28 @@ public final class BenchCommand implements Callable<Integer> {
                 layers[2 * l + 1] = layerArgs[l] + variants[1];
             }
         }
-        boolean nativeDefault = Nd4jCpuBackend.nativeKernelsByDefault();
         Setup[] setups = new Setup[layers.length];
         try {
             for (int l = 0; l < layers.length; l++) {
                 String layer = both ? layers[l].substring(0, layers[l].indexOf('+')) : layers[l];
                 RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), a.set);  // --steps/--batch here mean the benchmark's
                 int seqLen = a.seqLen != null ? a.seqLen : rc.seqLen(), batch = a.batch != null ? a.batch : rc.batchSize();
-                boolean nativeKernels = nativeDefault;
-                Nd4jCpuBackend.GemmEngine engine = gemm;
+                BackendChoice c = choice.kind == BackendChoice.Kind.CPU ? choice.withCpuKernels(null, gemm) : choice;
                 if (both && gemmBoth) {
-                    engine = layers[l].endsWith("+native-gemm") ? Nd4jCpuBackend.GemmEngine.NATIVE : Nd4jCpuBackend.GemmEngine.OPENBLAS;
+                    c = choice.withCpuKernels(null, layers[l].endsWith("+native-gemm") ? "native" : "openblas");
                 } else if (both) {
-                    nativeKernels = layers[l].endsWith("+native");
-                    if (!nativeKernels) engine = Nd4jCpuBackend.GemmEngine.OPENBLAS;   // the Java paths: no native code at all
+                    boolean nativeKernels = layers[l].endsWith("+native");
+                    // the Java paths: no native code at all
+                    c = choice.withCpuKernels(nativeKernels, nativeKernels ? gemm : "openblas");
                 }
-                setups[l] = new Setup(rc, layers[l], batch, seqLen, threads, steps, nativeKernels, engine);
+                setups[l] = new Setup(rc, layers[l], batch, seqLen, steps, c);
             }
             // sgemm peak of each product library the setups use, measured before and after the
             // steps on its own backend (its allocations stay out of the models' counts)
             java.util.Map<String, Double> peaks = new java.util.TreeMap<>();
             if (a.sgemmSize != null) {
-                for (Setup u : setups) peaks.putIfAbsent(gemmName(u.be), Double.NaN);
-                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.sgemmSize, 5, threads, engine));
+                for (Setup u : setups) peaks.putIfAbsent(gemmName(u.choice, u.be), Double.NaN);
+                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.sgemmSize, 5, peakChoice(choice, engine)));
             }
             for (int s = -warmup; s < steps; s++) {
                 for (Setup u : setups) {
@@ -208,7 +216,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             for (String engine : peaks.keySet()) {
-                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.sgemmSize, 5, threads, engine)));
+                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.sgemmSize, 5, peakChoice(choice, engine))));
             }
             ObjectNode out;
             if (setups.length == 1) {
@@ -221,7 +229,7 @@ public final class BenchCommand implements Callable<Integer> {
                     out.put("speedup_" + setups[l].layer + "_over_" + setups[0].layer, median(setups[0].ms) / median(setups[l].ms));
                 }
             }
-            out.put("preset", preset).put("seq_len", setups[0].seqLen).put("batch", setups[0].batch).put("threads", threads)
+            out.put("preset", preset).put("backend", choice.kind.id()).put("seq_len", setups[0].seqLen).put("batch", setups[0].batch).put("threads", threads)
                     .put("steps", steps).put("warmup", warmup);
             if (!peaks.isEmpty()) {
                 // the fraction is of the peak of the library the step's products ran in
@@ -229,7 +237,7 @@ public final class BenchCommand implements Callable<Integer> {
                 for (java.util.Map.Entry<String, Double> e : peaks.entrySet()) out.put("sgemm_peak_gflops_" + e.getKey(), e.getValue());
                 for (Setup u : setups) {
                     ObjectNode r = setups.length == 1 ? out : (ObjectNode) out.get("results").get(u.layer);
-                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / peaks.get(gemmName(u.be)));
+                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / peaks.get(gemmName(u.choice, u.be)));
                 }
             }
             System.out.println(JSON.writeValueAsString(out));
@@ -254,23 +262,31 @@ public final class BenchCommand implements Callable<Integer> {
         return 3.0 * (2.0 * matmulParams + attention);
     }
 
-    /** --gemm auto|openblas|native (a usage error otherwise). */
-    static Nd4jCpuBackend.GemmEngine gemmEngine(String v) {
+    /** --gemm auto|openblas|native (a usage error otherwise), as the CPU backend's product library. */
+    static String gemmEngine(String v) {
         if (!Set.of("auto", "openblas", "native").contains(v)) {
             throw new UsageException("bench: --gemm must be auto, openblas or native here, not '" + v + "'");
         }
-        return Nd4jCpuBackend.GemmEngine.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+        return v;
     }
 
-    /** "native" or "openblas": the library of a backend's float32 products. */
-    static String gemmName(Backend be) {
-        return be instanceof Nd4jCpuBackend && ((Nd4jCpuBackend) be).nativeGemm() ? "native" : "openblas";
+    /**
+     * The library of a backend's float32 products: "native" or "openblas" on the CPU, "cuda-f32" or
+     * "cuda-bf16" on the GPU (the CPU class is only named on the CPU path: the cuda path loads no ND4J).
+     */
+    static String gemmName(BackendChoice c, Backend be) {
+        if (c.kind == BackendChoice.Kind.CUDA) return "cuda-" + c.precision.id();
+        return ((Nd4jCpuBackend) be).nativeGemm() ? "native" : "openblas";
     }
 
-    /** Median GFLOP/s of reps n x n x n sgemms through a backend whose products run in the named library (the machine's practical peak). */
-    static double sgemmGflops(int n, int reps, int threads, String gemm) {
-        Nd4jCpuBackend.GemmEngine engine = gemm.equals("native") ? Nd4jCpuBackend.GemmEngine.NATIVE : Nd4jCpuBackend.GemmEngine.OPENBLAS;
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, Nd4jCpuBackend.nativeKernelsByDefault(), engine)) {
+    /** The backend on which the sgemm peak of the named product library is measured. */
+    static BackendChoice peakChoice(BackendChoice bench, String engine) {
+        return engine.startsWith("cuda") ? bench : bench.withCpuKernels(null, engine);
+    }
+
+    /** Median GFLOP/s of reps n x n x n products on a fresh backend of that choice (the machine's practical peak). */
+    static double sgemmGflops(int n, int reps, BackendChoice c) {
+        try (Backend be = Backends.open(c)) {
             return sgemmGflops(be, n, reps);
         }
     }
@@ -292,10 +308,13 @@ public final class BenchCommand implements Callable<Integer> {
     static int sgemm(BenchOptions a) {
         int n = a.size, reps = a.steps != null ? a.steps : 7;
         int threads = a.threads();
-        Nd4jCpuBackend.GemmEngine engine = a.gemm == null ? Nd4jCpuBackend.GemmEngine.fromProperty() : gemmEngine(a.gemm);
-        try (Backend be = new Nd4jCpuBackend(DType.F32, threads, Nd4jCpuBackend.nativeKernelsByDefault(), engine)) {
+        BackendChoice c = a.backendChoice();
+        if (c.kind == BackendChoice.Kind.CPU) c = c.withCpuKernels(null, a.gemm == null ? null : gemmEngine(a.gemm));
+        else if (a.gemm != null) throw new UsageException("bench: --gemm chooses the cpu backend's product library; not with --backend " + c.kind.id());
+        try (Backend be = Backends.open(c)) {
             ObjectNode out = JSON.createObjectNode();
-            out.put("suite", "sgemm").put("size", n).put("threads", threads).put("gemm", gemmName(be)).put("gflops_median", sgemmGflops(be, n, reps));
+            out.put("suite", "sgemm").put("size", n).put("threads", threads).put("backend", c.kind.id()).put("gemm", gemmName(c, be))
+                    .put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);
         }
         return 0;
@@ -317,7 +336,8 @@ public final class BenchCommand implements Callable<Integer> {
         int threads = a.threads();
         ModelConfig mc = TrainOverrides.applySets(RunConfig.load(preset, "elas"), a.set).model(32000);
         int cols = mc.intermediateSize, n = mc.rank;
-        try (Nd4jCpuBackend be = new Nd4jCpuBackend(DType.F32, threads)) {
+        cpuOnly(a, "spmm24");
+        try (Nd4jCpuBackend be = (Nd4jCpuBackend) Backends.open(BackendChoice.cpu(DType.F32, threads))) {
             Tensor y2 = be.allocate(tokens, cols), dense = be.allocate(tokens, cols), w = be.allocate(cols, n);
             Tensor ySparse = be.allocate(tokens, n), yDense = be.allocate(tokens, n);
             SplittableRandom r = new SplittableRandom(5);
@@ -377,6 +397,7 @@ public final class BenchCommand implements Callable<Integer> {
         RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), a.set);
         ModelConfig mc = rc.model(32000);
         int seqLen = a.seqLen != null ? a.seqLen : rc.seqLen(), batch = a.batch != null ? a.batch : rc.batchSize();
+        cpuOnly(a, "fused");
         if (!NativeLibrary.isAvailable()) {
             throw new IllegalStateException("bench --suite fused compares the Java loops with the native kernels, which are unavailable: "
                     + NativeLibrary.unavailableReason());
@@ -389,8 +410,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         FusedOpsBench.Shapes shapes = new FusedOpsBench.Shapes(batch, seqLen, mc.hiddenSize, mc.intermediateSize,
                 mc.rank > 0 ? mc.rank : mc.hiddenSize, mc.vocabSize, mc.numHeads, params);
-        try (Nd4jCpuBackend java = new Nd4jCpuBackend(DType.F32, threads, false);
-             Nd4jCpuBackend nat = new Nd4jCpuBackend(DType.F32, threads, true)) {
+        try (Nd4jCpuBackend java = (Nd4jCpuBackend) Backends.open(BackendChoice.cpu(DType.F32, threads).withCpuKernels(false, null));
+             Nd4jCpuBackend nat = (Nd4jCpuBackend) Backends.open(BackendChoice.cpu(DType.F32, threads).withCpuKernels(true, null))) {
             java.util.List<FusedOpsBench.Result> results = FusedOpsBench.run(java, nat, shapes, reps, warmup);
             ObjectNode out = JSON.createObjectNode();
             out.put("suite", "fused").put("preset", preset).put("layer", mc.layerType.id).put("tokens", batch * seqLen)
@@ -414,6 +435,14 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.println(JSON.writeValueAsString(out));
         }
         return 0;
+    }
+
+    /** The suites that compare the CPU backend's own kernels: --backend cuda is a usage error there. */
+    private static void cpuOnly(BenchOptions a, String suite) {
+        if (a.backendChoice().kind != BackendChoice.Kind.CPU || a.precision != null) {
+            throw new UsageException("bench --suite " + suite + " compares the cpu backend's kernels; it takes no --backend " + a.backend
+                    + (a.precision != null ? " or --precision" : ""));
+        }
     }
 
     private static double nextGaussian(SplittableRandom r) {

@@ -1,5 +1,6 @@
 package io.lowrank.worker.cli;
 
+import io.lowrank.worker.tensor.BackendChoice;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
@@ -64,7 +65,21 @@ public final class BenchOptions {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "[train, spmm24, fused] override a preset value (repeatable; default: none)")
     public List<String> set = new ArrayList<>();
 
+    @Option(names = "--backend", paramLabel = "B", description = "[train, sgemm] cpu or cuda (default: cpu)")
+    public String backend;
+
+    @Option(names = "--precision", paramLabel = "P", description = "[train, sgemm] cuda only: f32 (TF32 off) or bf16 mixed precision (default: f32)")
+    public String precision;
+
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "[train, sgemm] cuda only: the GPU's CUDA device ordinal (default: ${DEFAULT-VALUE})")
+    public int device;
+
     int threads() { return threads != null ? threads : Runtime.getRuntime().availableProcessors(); }
+
+    /** --backend, --precision, --device with --threads (the benchmarks run float32). */
+    BackendChoice backendChoice() {
+        return BackendChoice.of("--backend", backend, "--precision", precision, "--dtype", null, threads(), device);
+    }
 
     String required(String value, String option) {
         if (value == null) throw new UsageException("bench --suite " + suite + ": missing required option " + option);

@@ -1,5 +1,6 @@
 package io.lowrank.worker.cli;
 
+import io.lowrank.worker.tensor.BackendUnavailableException;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -66,6 +67,12 @@ public final class Cli {
             err.println("error: " + e.getMessage());
             err.flush();
             return USAGE;
+        }
+        if (e instanceof BackendUnavailableException) {
+            // no GPU, driver or CUDA library here: the message says what is missing and what to do
+            err.println("error: " + e.getMessage());
+            err.flush();
+            return FAILED;
         }
         err.println("error: " + commandName(cl) + " failed: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
         if (System.getenv("LOWRANK_DEBUG") != null) e.printStackTrace(err);

@@ -4,9 +4,9 @@ import io.lowrank.worker.data.TokenFiles;
 import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.model.ParameterStore;
 import io.lowrank.worker.tensor.Backend;
-import io.lowrank.worker.tensor.DType;
-import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.WindowedLoss;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -40,8 +40,12 @@ public final class ModelData {
     @Option(names = "--threads", paramLabel = "T", description = "compute threads (default: all cores)")
     Integer threads;
 
+    @Mixin
+    BackendOptions backendOptions = new BackendOptions();
+
+    /** The backend of --backend/--precision/--device with --dtype and --threads. */
     Backend backend() {
-        return new Nd4jCpuBackend(DType.parse(dtype), threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        return Backends.open(backendOptions.choice(dtype, threads != null ? threads : Runtime.getRuntime().availableProcessors()));
     }
 
     static final class Loaded {

@@ -13,8 +13,7 @@ import io.lowrank.worker.data.TokenFiles;
 import io.lowrank.worker.data.Tokenizers;
 import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.tensor.Backend;
-import io.lowrank.worker.tensor.DType;
-import io.lowrank.worker.tensor.Nd4jCpuBackend;
+import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.RunConfig;
 import io.lowrank.worker.train.Trainer;
 
@@ -64,6 +63,9 @@ public final class TrainLocalCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "T", description = "compute threads (default: the preset's train.threads, else all cores)")
     Integer threads;
 
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "with --backend cuda: the GPU's CUDA device ordinal (default: ${DEFAULT-VALUE})")
+    int device;
+
     @Mixin
     TrainOverrides overrides = new TrainOverrides();
 
@@ -86,6 +88,13 @@ public final class TrainLocalCommand implements Callable<Integer> {
         rc = overrides.apply(rc, threads);
         TextTokenizer tok = Tokenizers.byName(rc.tokenizer());
         ModelConfig mc = rc.model(tok.vocabSize());
+        // the backend first: a missing GPU stops the command before any data is tokenized or written
+        try (Backend be = Backends.open(rc.backendChoice(rc.threads()).onDevice(device))) {
+            return train(rc, mc, tok, runDir, resumeFrom, be);
+        }
+    }
+
+    private int train(RunConfig rc, ModelConfig mc, TextTokenizer tok, Path runDir, Optional<Path> resumeFrom, Backend be) throws Exception {
         Files.createDirectories(runDir);
 
         List<Path> trainFiles;
@@ -129,20 +138,19 @@ public final class TrainLocalCommand implements Callable<Integer> {
         }
 
         long steps = rc.steps();
-        try (Backend be = new Nd4jCpuBackend(DType.parse(rc.dtype()), rc.threads())) {
-            TokenCursor cursor = new TokenCursor(trainFiles);
-            System.out.println("model " + mc + " | " + be.describe() + " | batch " + rc.batchSize() + " x seq " + rc.seqLen()
-                    + " x accum " + rc.gradAccum() + " | run dir " + runDir);
-            try (Trainer t = new Trainer(be, rc, mc, cursor, val, runDir, System.out)) {
-                System.out.printf("parameters: %,d%n", t.params().count());
-                if (resumeFrom.isPresent()) t.resume(resumeFrom.get());
-                Trainer.Result r = t.run(steps);
-                ObjectNode out = JSON.createObjectNode();
-                out.put("workers", 1).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
-                        .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("run_dir", runDir.toString())
-                        .put("parameters", t.params().count()).put("layer", mc.layerType.id);
-                System.out.println(JSON.writeValueAsString(out));
-            }
+        TokenCursor cursor = new TokenCursor(trainFiles);
+        System.out.println("model " + mc + " | " + be.describe() + " | batch " + rc.batchSize() + " x seq " + rc.seqLen()
+                + " x accum " + rc.gradAccum() + " | run dir " + runDir);
+        try (Trainer t = new Trainer(be, rc, mc, cursor, val, runDir, System.out)) {
+            System.out.printf("parameters: %,d%n", t.params().count());
+            if (resumeFrom.isPresent()) t.resume(resumeFrom.get());
+            Trainer.Result r = t.run(steps);
+            ObjectNode out = JSON.createObjectNode();
+            out.put("workers", 1).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
+                    .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("run_dir", runDir.toString())
+                    .put("parameters", t.params().count()).put("layer", mc.layerType.id)
+                    .put("backend", rc.backend() == null ? "cpu" : rc.backend());
+            System.out.println(JSON.writeValueAsString(out));
         }
         return 0;
     }

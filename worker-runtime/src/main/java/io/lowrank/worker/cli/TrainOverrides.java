@@ -26,6 +26,13 @@ public final class TrainOverrides {
     @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate (default: the preset's train.lr)")
     public Double lr;
 
+    @Option(names = "--backend", paramLabel = "B", description = "cpu or cuda: train.backend (default: the preset's, else cpu)")
+    public String backend;
+
+    @Option(names = "--precision", paramLabel = "P",
+            description = "cuda only: f32 or bf16 mixed precision: train.precision (default: the preset's, else f32)")
+    public String precision;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE",
             description = "override any preset value, model.KEY=V or train.KEY=V (repeatable; default: none)")
     public List<String> set = new ArrayList<>();
@@ -38,6 +45,8 @@ public final class TrainOverrides {
         if (seqLen != null) o.put("train.seq_len", Integer.toString(seqLen));
         if (lr != null) o.put("train.lr", Double.toString(lr));
         if (threads != null) o.put("train.threads", Integer.toString(threads));
+        if (backend != null) o.put("train.backend", backend);
+        if (precision != null) o.put("train.precision", precision);
         o.putAll(sets(set));
         return o;
     }

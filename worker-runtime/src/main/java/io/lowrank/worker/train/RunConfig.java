@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.worker.model.ConfigException;
 import io.lowrank.worker.model.LayerType;
 import io.lowrank.worker.model.ModelConfig;
+import io.lowrank.worker.tensor.BackendChoice;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +40,8 @@ public final class RunConfig {
         for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "bucket_mb"}) TRAIN_KEYS.put(k, 'd');
         TRAIN_KEYS.put("tokenizer", 's');
         TRAIN_KEYS.put("dtype", 's');
+        TRAIN_KEYS.put("backend", 's');     // cpu | cuda
+        TRAIN_KEYS.put("precision", 's');   // f32 | bf16 (bf16: cuda only)
     }
 
     private final ObjectNode root;
@@ -169,6 +172,25 @@ public final class RunConfig {
         if (!(beta1() >= 0 && beta1() < 1)) throw new ConfigException("train.beta1", "must be in [0, 1), got " + beta1());
         if (!(beta2() >= 0 && beta2() < 1)) throw new ConfigException("train.beta2", "must be in [0, 1), got " + beta2());
         if (!(bucketMb() > 0 && bucketMb() <= 1024)) throw new ConfigException("train.bucket_mb", "must be in (0, 1024], got " + bucketMb());
+        backendChoice(threads());   // train.backend, train.precision, train.dtype: known values, a possible combination
+    }
+
+    /**
+     * The backend this run trains on (train.backend, train.precision, train.dtype) with {@code
+     * threads} CPU threads. An unknown value or an impossible combination is a ConfigException
+     * naming the field.
+     */
+    public BackendChoice backendChoice(int threads) {
+        try {
+            return BackendChoice.of("train.backend", backend(), "train.precision", precision(), "train.dtype", dtype(), threads, 0);
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            String field = m.startsWith("train.precision") ? "train.precision" : m.startsWith("train.dtype") ? "train.dtype" : "train.backend";
+            String problem = m.substring(field.length()).replaceFirst("^[:\\s]+", "");
+            throw new ConfigException(field, problem + " (" + source + ")");
+        }
     }
 
     private static void positive(String field, long v) {
@@ -263,6 +285,10 @@ public final class RunConfig {
     public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", DEFAULT_DENSE_WARMUP_STEPS); }
     public static final long DEFAULT_DENSE_WARMUP_STEPS = 1000;
     public String dtype() { return str("train", "dtype", "float32"); }
+    /** cpu (default) or cuda; null when the config does not say (the cpu backend). */
+    public String backend() { return str("train", "backend", null); }
+    /** f32 (default) or bf16 (cuda only); null when the config does not say. */
+    public String precision() { return str("train", "precision", null); }
     /**
      * Data-parallel runs: gradient bucket size in MB. The all-reduce of a bucket starts as soon as
      * the backward pass has finished writing it, so smaller buckets overlap more of the
