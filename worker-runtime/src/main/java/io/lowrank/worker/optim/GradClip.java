@@ -12,10 +12,23 @@ public final class GradClip {
      * Returns the norm before clipping.
      */
     public static double clip(Backend be, Tensor grads, double maxNorm) {
-        double norm = Math.sqrt(be.sumOfSquares(grads));
+        double norm = norm(be, grads);
+        clipTo(be, grads, norm, maxNorm);
+        return norm;
+    }
+
+    /**
+     * The global L2 norm, summed in double: finite exactly when every element is finite (a float32
+     * square cannot overflow a double), whatever the summation order.
+     */
+    public static double norm(Backend be, Tensor grads) {
+        return Math.sqrt(be.sumOfSquares(grads));
+    }
+
+    /** Scales grads whose global norm is {@code norm} down to maxNorm (no-op when maxNorm <= 0 or norm <= maxNorm). */
+    public static void clipTo(Backend be, Tensor grads, double norm, double maxNorm) {
         if (maxNorm > 0 && norm > maxNorm) {
             be.scale(grads, maxNorm / (norm + 1e-6));
         }
-        return norm;
     }
 }

@@ -36,7 +36,7 @@ public final class RunConfig {
         MODEL_KEYS.put("only_lr_act", 'b');
         MODEL_KEYS.put("layer_type", 's');
         for (String k : new String[]{"seq_len", "batch_size", "grad_accum", "steps", "warmup_steps", "seed", "eval_every",
-                "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps"}) TRAIN_KEYS.put(k, 'i');
+                "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps", "max_skipped_steps"}) TRAIN_KEYS.put(k, 'i');
         for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "bucket_mb"}) TRAIN_KEYS.put(k, 'd');
         TRAIN_KEYS.put("tokenizer", 's');
         TRAIN_KEYS.put("dtype", 's');
@@ -171,6 +171,9 @@ public final class RunConfig {
         }
         if (!(beta1() >= 0 && beta1() < 1)) throw new ConfigException("train.beta1", "must be in [0, 1), got " + beta1());
         if (!(beta2() >= 0 && beta2() < 1)) throw new ConfigException("train.beta2", "must be in [0, 1), got " + beta2());
+        if (maxSkippedSteps() < 1) {
+            throw new ConfigException("train.max_skipped_steps", "must be >= 1 (optimizer steps skipped in a row before the run stops), got " + maxSkippedSteps());
+        }
         if (!(bucketMb() > 0 && bucketMb() <= 1024)) throw new ConfigException("train.bucket_mb", "must be in (0, 1024], got " + bucketMb());
         backendChoice(threads());   // train.backend, train.precision, train.dtype: known values, a possible combination
     }
@@ -284,6 +287,11 @@ public final class RunConfig {
     /** ELAS: optimizer steps trained dense before 2:4 activation sparsity starts (methods.md: 1000). */
     public long denseWarmupSteps() { return integer("train", "dense_warmup_steps", DEFAULT_DENSE_WARMUP_STEPS); }
     public static final long DEFAULT_DENSE_WARMUP_STEPS = 1000;
+    /**
+     * Optimizer steps in a row whose gradient norm or loss is non-finite (each skipped on every
+     * worker) before the run stops with a report.
+     */
+    public int maxSkippedSteps() { return (int) integer("train", "max_skipped_steps", 5); }
     public String dtype() { return str("train", "dtype", "float32"); }
     /** cpu (default) or cuda; null when the config does not say (the cpu backend). */
     public String backend() { return str("train", "backend", null); }

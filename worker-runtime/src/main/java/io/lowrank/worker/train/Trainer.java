@@ -49,6 +49,12 @@ public final class Trainer implements AutoCloseable {
     private Double initialLoss;
     private GradientSync gradientSync;     // null: single worker
     private double lastLr, lastGradNorm;
+    private boolean lastSkipped;
+    private final SkipGuard skipGuard;
+    private GradientFault gradientFault;   // test hook: null in real runs
+
+    /** Test hook: at optimizer step {@code step} this worker writes {@code value} into element {@code element} of its gradient before the all-reduce. */
+    public record GradientFault(long step, int element, float value) {}
 
     public static final class Result {
         public long steps;
@@ -79,6 +85,12 @@ public final class Trainer implements AutoCloseable {
         this.targets = new int[batch * seqLen];
         // workers of a distributed run have no run directory of their own: the driver keeps the log
         this.metrics = runDir == null ? null : new MetricsLog(runDir.resolve("metrics.jsonl"));
+        this.skipGuard = new SkipGuard(rc.maxSkippedSteps());
+    }
+
+    /** Test hook (fault injection); null removes it. */
+    public void setGradientFault(GradientFault fault) {
+        this.gradientFault = fault;
     }
 
     /**
@@ -124,7 +136,25 @@ public final class Trainer implements AutoCloseable {
         }
         train.restore(CursorState.fromJson(mine.toString()));
         if (st.has("initial_loss")) initialLoss = st.get("initial_loss").asDouble();
+        skipGuard.restore(st.path("skipped_steps").asLong(0), st.path("consecutive_skipped_steps").asInt(0));
         progress.println("resumed from " + checkpoint + " at step " + step);
+    }
+
+    /**
+     * A non-finite loss on this worker (or the test hook's fault) poisons one gradient element so
+     * that the all-reduced gradient, and so every worker's skip decision, is non-finite too.
+     */
+    private GradientPoison poisonFor(double lossSoFar) {
+        java.nio.FloatBuffer g = params.grads().storage().floatBuffer();
+        int base = params.grads().offset();
+        if (gradientFault != null && gradientFault.step() == step) {
+            return new GradientPoison(gradientSync, g, base, gradientFault.element(), gradientFault.value());
+        }
+        if (!Double.isFinite(lossSoFar)) {
+            // the last element is the first the backward pass finishes: poisoned before any bucket leaves
+            return new GradientPoison(gradientSync, g, base, params.grads().size - 1, Float.NaN);
+        }
+        return null;
     }
 
     /** One optimizer step; returns the mean training loss over its micro-batches. */
@@ -137,12 +167,15 @@ public final class Trainer implements AutoCloseable {
             Batches.split(windows, batch, seqLen, inputs, targets);
             loss += model.forwardMean(inputs, targets, 1.0 / ((double) accum * world));
             boolean last = micro == accum - 1;
+            GradientPoison poison = last ? poisonFor(loss) : null;
             if (gradientSync != null && last) {
                 gradientSync.begin();
-                model.backward(gradientSync);
+                model.backward(poison != null ? poison : gradientSync);
+                if (poison != null) poison.afterBackward();
                 gradientSync.finish();
             } else {
                 model.backward();
+                if (poison != null) poison.afterBackward();
             }
         }
         return loss / accum;
@@ -158,18 +191,26 @@ public final class Trainer implements AutoCloseable {
         double lr = schedule.lr(step);
         model.switches().setSparseActivations(step >= rc.denseWarmupSteps());
         double loss = trainStep();
-        if (!Double.isFinite(loss)) {
-            throw new IllegalStateException("loss became " + loss + " at step " + step + "; lower train.lr or check the data");
-        }
-        lastGradNorm = GradClip.clip(be, params.grads(), rc.gradClip());
-        opt.step(params.values(), params.grads(), lr);
+        // the norm of the all-reduced gradient: the same bits on every worker, so every worker decides alike
+        double norm = GradClip.norm(be, params.grads());
+        lastGradNorm = norm;
         lastLr = lr;
+        lastSkipped = !skipGuard.admit(step, loss, norm, lr, params);
+        if (!lastSkipped) {
+            GradClip.clipTo(be, params.grads(), norm, rc.gradClip());
+            opt.step(params.values(), params.grads(), lr);
+        }
+        // a skipped step still consumed its batches and moves the schedule on: steps count batches
         step++;
-        if (initialLoss == null) initialLoss = loss;
+        if (initialLoss == null && Double.isFinite(loss)) initialLoss = loss;
         return loss;
     }
 
     public double lastLr() { return lastLr; }
+    /** Whether the last step's update was skipped (non-finite gradient norm or loss). */
+    public boolean lastSkipped() { return lastSkipped; }
+    /** Steps skipped so far in this run (resumes included). */
+    public long skippedSteps() { return skipGuard.skippedSteps(); }
     public double lastGradNorm() { return lastGradNorm; }
     public CursorState cursorState() { return train.state(); }
     public long tokensPerStep() { return (long) batch * seqLen * accum; }
@@ -215,6 +256,7 @@ public final class Trainer implements AutoCloseable {
             ObjectNode m = metrics.record("train");
             m.put("step", step).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
                     .put("tokens", step * tokensPerStep);
+            if (lastSkipped) m.put("skipped", true).put("skipped_steps", skipGuard.skippedSteps());
             if (step % Math.max(1, rc.logEvery()) == 0 || step == untilStep) {
                 double secs = (System.nanoTime() - windowStart) / 1e9;
                 double tps = (step - windowStep) * tokensPerStep / secs;
@@ -282,6 +324,8 @@ public final class Trainer implements AutoCloseable {
         st.put("step", step);
         if (initialLoss != null) st.put("initial_loss", initialLoss);
         st.put("lr_multiplier", schedule.multiplier(step));
+        st.put("skipped_steps", skipGuard.skippedSteps());
+        st.put("consecutive_skipped_steps", skipGuard.consecutiveSkips());
         st.set("run_config", rc.toJson());
         return st;
     }
