@@ -18,6 +18,7 @@ public final class LowrankKryoRegistrator implements KryoRegistrator {
         kryo.register(ChunkReport.class);
         kryo.register(ChunkReport[].class);
         kryo.register(double[].class);
+        kryo.register(boolean[].class);  // ChunkReport.skipped
         kryo.register(float[].class);  // bench --suite allreduce: the treeAggregate comparison
         kryo.register(scala.Tuple2.class);
         kryo.register(scala.Tuple2[].class);

@@ -26,6 +26,7 @@ final class ChunkLog {
             ObjectNode m = JSON.createObjectNode();
             m.put("kind", "train").put("time", now).put("step", step).put("loss", meanLosses[i])
                     .put("lr", r0.learningRates[i]).put("grad_norm", r0.gradNorms[i]).put("tokens", step * tokensPerStep);
+            if (r0.skipped != null && r0.skipped[i]) m.put("skipped", true);
             sb.append(m).append('\n');
         }
         return sb.toString();

@@ -12,6 +12,13 @@ public final class ChunkReport {
     public double[] losses;
     public double[] learningRates;
     public double[] gradNorms;
+    /** steps whose update every worker skipped (non-finite all-reduced gradient norm or loss) */
+    public boolean[] skipped;
+    /**
+     * set when train.max_skipped_steps skips in a row stopped the run (every rank stops at the same
+     * step): the report, and the arrays above cover only the steps done before it
+     */
+    public String stopReason;
     public long tokens;
     public double seconds;
     /** time spent loading data and the checkpoint (unless the worker was kept) and joining the ring, before the first step */

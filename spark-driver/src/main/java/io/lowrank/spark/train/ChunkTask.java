@@ -14,6 +14,7 @@ import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.BackendChoice;
 import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.GradientSync;
+import io.lowrank.worker.train.NonFiniteStepsException;
 import io.lowrank.worker.train.RunConfig;
 import io.lowrank.worker.train.Trainer;
 import org.apache.hadoop.conf.Configuration;
@@ -104,6 +105,7 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     trainer.setGradientSync(sync);
                     report.setupSeconds = (System.nanoTime() - t0) / 1e9;
                     train(ctx, trainer, sync, report, log, rc);
+                    if (report.stopReason != null) return report;   // every rank stopped at the same step: no checkpoint
                     if (sync != null) {
                         report.standaloneAllReduceSeconds = sync.timeStandaloneAllReduce();
                         report.allReduceBytes = sync.bytes();
@@ -206,14 +208,23 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         report.losses = new double[n];
         report.learningRates = new double[n];
         report.gradNorms = new double[n];
+        report.skipped = new boolean[n];
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
             long step = spec.startStep() + i;
             if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank()) injectFault(step, log);
-            double loss = trainer.trainOneStep();
+            double loss;
+            try {
+                loss = trainer.trainOneStep();
+            } catch (NonFiniteStepsException e) {
+                StepSkips.stop(report, i, e, log);
+                return;
+            }
             report.losses[i] = loss;
             report.learningRates[i] = trainer.lastLr();
             report.gradNorms[i] = trainer.lastGradNorm();
+            report.skipped[i] = trainer.lastSkipped();
+            if (trainer.lastSkipped() && ctx.partitionId() == 0) acc.skippedSteps.add(1);
             acc.steps.add(ctx.partitionId() == 0 ? 1 : 0);
             acc.tokens.add(trainer.tokensPerStep());
             acc.lossSum.add(loss);

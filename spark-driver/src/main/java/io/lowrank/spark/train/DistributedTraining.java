@@ -121,12 +121,19 @@ public final class DistributedTraining {
             consecutiveFailures = 0;
             ChunkSummary s = ChunkSummary.of(reports, plan.workers());
             metricsLines.append(ChunkLog.trainLines(reports.get(0), s.meanLosses, s.tokensPerStep));
+            String stop = StepSkips.stopReason(reports);
+            if (stop != null) {   // train.max_skipped_steps non-finite steps in a row: log what was done, do not retry
+                appendMetric(record("stopped").put("step", reports.get(0).endStep).put("reason", stop));
+                run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+                throw new IllegalStateException(stop + " (run " + run.uri() + ", last checkpoint " + latest.orElse("none") + ")");
+            }
             ObjectNode cm = record("chunk");
             cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
                     .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("workers_reused", s.workersReused).put("allreduce_bytes", s.allReduceBytes)
                     .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
                     .put("allreduce_standalone_s", s.standaloneSeconds)
-                    .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint);
+                    .put("stage_attempt", s.stageAttempt).put("checkpoint", s.checkpoint)
+                    .put("skipped_steps", StepSkips.count(reports.get(0)));
             if (s.gpuAddresses != null) {
                 // by rank: the GPU address Spark gave each worker's task (and the CUDA device it bound)
                 com.fasterxml.jackson.databind.node.ArrayNode ga = cm.putArray("gpu_addresses"), dev = cm.putArray("cuda_devices");

@@ -18,6 +18,8 @@ public final class TrainAccumulators implements Serializable {
     public final DoubleAccumulator lossSum;
     public final LongAccumulator allReduceBytes;
     public final LongAccumulator allReduceExposedMs;
+    /** optimizer steps skipped on every worker for a non-finite gradient norm or loss (counted once, by rank 0) */
+    public final LongAccumulator skippedSteps;
 
     public TrainAccumulators(SparkContext sc) {
         steps = sc.longAccumulator("lowrank.steps");
@@ -25,5 +27,6 @@ public final class TrainAccumulators implements Serializable {
         lossSum = sc.doubleAccumulator("lowrank.loss_sum");
         allReduceBytes = sc.longAccumulator("lowrank.allreduce_bytes");
         allReduceExposedMs = sc.longAccumulator("lowrank.allreduce_exposed_ms");
+        skippedSteps = sc.longAccumulator("lowrank.skipped_steps");
     }
 }
