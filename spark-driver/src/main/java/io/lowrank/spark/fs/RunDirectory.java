@@ -1,6 +1,7 @@
 package io.lowrank.spark.fs;
 
 import io.lowrank.worker.checkpoint.CheckpointDir;
+import io.lowrank.worker.checkpoint.CheckpointManifest;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -74,6 +75,16 @@ public final class RunDirectory {
      * written; the newest, which the next chunk resumes from, always stays.
      */
     public int pruneCheckpoints(int keep) throws IOException {
+        return pruneCheckpoints(keep, w -> { });
+    }
+
+    /**
+     * As {@link #pruneCheckpoints(int)}, counting only checkpoints that pass their checksums
+     * ({@link CheckpointManifest}): a corrupt newest checkpoint does not use up a place, so the
+     * previous good ones a resume would fall back to are never deleted; corrupt ones are left in
+     * place (named in a warning) for inspection. Each checkpoint is read once per driver (cached).
+     */
+    public int pruneCheckpoints(int keep, java.util.function.Consumer<String> warn) throws IOException {
         if (keep <= 0) return 0;
         FileStatus[] children;
         try {
@@ -89,7 +100,10 @@ public final class RunDirectory {
         }
         int deleted = 0, seen = 0;
         for (Path p : complete.values()) {
-            if (++seen <= keep) continue;
+            if (seen < keep) {
+                if (verify(p, warn)) seen++;
+                continue;
+            }
             if (!fs.delete(p, true)) throw new IOException("could not delete the old checkpoint " + p);
             deleted++;
         }
@@ -114,6 +128,56 @@ public final class RunDirectory {
             bestPath = st.getPath();
         }
         return bestPath == null ? Optional.empty() : Optional.of(fs.makeQualified(bestPath).toString());
+    }
+
+    /**
+     * The newest complete checkpoint that passes its checksums; each newer one that fails is skipped
+     * with a warning naming the file and what differs. Checkpoints without {@code checksums.json}
+     * (older runs) count as verified.
+     */
+    public Optional<String> latestVerifiedCheckpoint(java.util.function.Consumer<String> warn) throws IOException {
+        FileStatus[] children;
+        try {
+            children = fs.listStatus(root);
+        } catch (FileNotFoundException e) {
+            return Optional.empty();
+        }
+        java.util.TreeMap<Long, Path> complete = new java.util.TreeMap<>(java.util.Comparator.reverseOrder());
+        for (FileStatus st : children) {
+            if (!st.isDirectory()) continue;
+            OptionalLong step = CheckpointDir.parseStep(st.getPath().getName());
+            if (step.isPresent() && complete(st.getPath())) complete.put(step.getAsLong(), st.getPath());
+        }
+        for (Path p : complete.values()) {
+            if (verify(p, warn)) return Optional.of(fs.makeQualified(p).toString());
+        }
+        return Optional.empty();
+    }
+
+    private final Map<String, Boolean> verified = new HashMap<>();
+
+    /** Checks a checkpoint's checksums (once per checkpoint and manifest version); warns when it fails. */
+    private boolean verify(Path dir, java.util.function.Consumer<String> warn) throws IOException {
+        Path manifest = new Path(dir, CheckpointManifest.FILE_NAME);
+        String key = fs.makeQualified(dir) + "@" + (fs.exists(manifest) ? fs.getFileStatus(manifest).getModificationTime() : -1);
+        Boolean known = verified.get(key);
+        if (known != null) return known;
+        CheckpointManifest.Verdict v;
+        try {
+            v = CheckpointManifest.verify(fs.makeQualified(dir).toString(), new CheckpointManifest.FileAccess() {
+                @Override public Long size(String name) throws IOException {
+                    Path f = new Path(dir, name);
+                    return fs.isFile(f) ? fs.getFileStatus(f).getLen() : null;
+                }
+                @Override public java.io.InputStream open(String name) throws IOException { return fs.open(new Path(dir, name)); }
+            });
+        } catch (IOException e) {
+            // the file system's own checksums (HDFS, Hadoop's .crc files) or a read error: as unusable as a bad CRC
+            v = new CheckpointManifest.Verdict(true, "cannot be read: " + e);
+        }
+        if (!v.ok()) warn.accept("WARNING: skipping checkpoint " + fs.makeQualified(dir) + ": " + v.problem());
+        verified.put(key, v.ok());
+        return v.ok();
     }
 
     private boolean complete(Path dir) throws IOException {

@@ -80,7 +80,7 @@ public final class DistributedTraining {
     public Result run() throws IOException {
         Result res = new Result();
         long total = plan.config().steps();
-        Optional<String> latest = run.latestCheckpoint();
+        Optional<String> latest = run.latestVerifiedCheckpoint(progress::println);
         long step = latest.isPresent() ? stepOf(latest.get()) : 0;
         if (latest.isPresent()) {
             progress.println("resuming " + run.uri() + " from " + latest.get());
@@ -111,7 +111,7 @@ public final class DistributedTraining {
                     throw new IllegalStateException("chunk " + chunk + " (steps " + (step + 1) + "-" + end + ") failed "
                             + consecutiveFailures + " times in a row; giving up. Last error: " + rootMessage(e), e);
                 }
-                latest = run.latestCheckpoint();
+                latest = run.latestVerifiedCheckpoint(progress::println);
                 step = latest.isPresent() ? stepOf(latest.get()) : 0;
                 chunk = (int) (step / plan.chunkSteps());
                 progress.println("chunk failed (" + rootMessage(e) + "); retry " + consecutiveFailures + "/" + plan.maxChunkRetries()
@@ -149,7 +149,7 @@ public final class DistributedTraining {
                 appendMetric(em);
             }
             run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
-            run.pruneCheckpoints(plan.keepCheckpoints());   // after the log: the chunk's lines no longer need its checkpoint
+            run.pruneCheckpoints(plan.keepCheckpoints(), progress::println);   // after the log: the chunk's lines no longer need its checkpoint
             if (Double.isNaN(res.initialLoss) && step == 0) res.initialLoss = s.meanLosses[0];
             lastLoss = s.meanLosses[s.meanLosses.length - 1];
             lastTps = s.tokensPerSecond;

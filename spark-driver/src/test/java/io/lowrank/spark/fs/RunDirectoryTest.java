@@ -42,4 +42,32 @@ class RunDirectoryTest {
         assertEquals(1, run.pruneCheckpoints(1));
         assertTrue(Files.isDirectory(s400) && !Files.exists(s300));
     }
+
+    @Test
+    void aCorruptNewestCheckpointIsSkippedAndDoesNotCostThePreviousOneItsPlace(@TempDir Path root) throws Exception {
+        Path s100 = checkpoint(root, 100, true), s200 = checkpoint(root, 200, true), s300 = checkpoint(root, 300, true);
+        for (Path p : java.util.List.of(s100, s200, s300)) {
+            Files.writeString(p.resolve(CheckpointDir.MODEL_SAFETENSORS), "weights of " + p.getFileName());
+            io.lowrank.worker.checkpoint.CheckpointManifest.write(p);
+        }
+        // the newest checkpoint's weights change after publication (same length, other bytes)
+        Path bad = s300.resolve(CheckpointDir.MODEL_SAFETENSORS);
+        Files.writeString(bad, "weights of step-0000030X");
+        RunDirectory run = new RunDirectory(root.toUri().toString(), new Configuration());
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+
+        assertTrue(run.latestCheckpoint().orElseThrow().endsWith(CheckpointDir.stepDirName(300)), "complete by its files");
+        assertTrue(run.latestVerifiedCheckpoint(warnings::add).orElseThrow().endsWith(CheckpointDir.stepDirName(200)));
+        assertEquals(1, warnings.size());
+        assertTrue(warnings.get(0).contains(CheckpointDir.stepDirName(300) + "/" + CheckpointDir.MODEL_SAFETENSORS)
+                && warnings.get(0).contains("fails its checksum"), warnings.get(0));
+
+        // keep 1: the corrupt newest does not count, so step 200 (what a resume needs) stays
+        assertEquals(1, run.pruneCheckpoints(1, warnings::add));
+        assertTrue(Files.isDirectory(s200) && Files.isDirectory(s300) && !Files.exists(s100));
+        // a truncated file fails by its size
+        Files.writeString(s200.resolve(CheckpointDir.CONFIG_JSON), "");
+        assertTrue(new RunDirectory(root.toUri().toString(), new Configuration()).latestVerifiedCheckpoint(warnings::add).isEmpty());
+        assertTrue(warnings.get(warnings.size() - 1).contains(CheckpointDir.CONFIG_JSON + " has 0 bytes"), warnings.toString());
+    }
 }

@@ -68,6 +68,7 @@ public final class ModelCheckpoint {
             if (trainerState != null) {
                 JsonFiles.writePretty(tmp.resolve(CheckpointDir.TRAINER_STATE_JSON), trainerState);
             }
+            CheckpointManifest.write(tmp);   // last, before the rename: the checksums of exactly what is published
         });
     }
 

@@ -76,7 +76,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
         Optional<Path> resumeFrom = Optional.empty();
         if (resume != null) {
             runDir = Path.of(resume);
-            resumeFrom = CheckpointDir.latest(runDir);
+            resumeFrom = io.lowrank.worker.checkpoint.CheckpointManifest.latestVerified(runDir, System.err::println);
             if (resumeFrom.isEmpty()) throw new IllegalArgumentException("--resume " + runDir + ": no complete checkpoint (step-XXXXXXXX) in that run directory");
             JsonNode st = JsonFiles.readTree(resumeFrom.get().resolve(CheckpointDir.TRAINER_STATE_JSON));
             rc = RunConfig.fromJson(st.get("run_config"), resumeFrom.get() + "/trainer_state.json");

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.worker.checkpoint.CheckpointDir;
+import io.lowrank.worker.checkpoint.CheckpointFormatException;
+import io.lowrank.worker.checkpoint.CheckpointManifest;
 import io.lowrank.worker.checkpoint.JsonFiles;
 import io.lowrank.worker.checkpoint.ModelCheckpoint;
 import io.lowrank.worker.data.CursorState;
@@ -116,6 +118,8 @@ public final class Trainer implements AutoCloseable {
     }
 
     public void resume(Path checkpoint, int rank, int worldSize) throws IOException {
+        CheckpointManifest.Verdict verdict = CheckpointManifest.verify(checkpoint);
+        if (!verdict.ok()) throw new CheckpointFormatException(checkpoint.resolve(CheckpointManifest.FILE_NAME), verdict.problem());
         ModelCheckpoint.loadWeights(checkpoint, params);
         ModelCheckpoint.loadOptimizer(checkpoint, params, opt);
         JsonNode st = JsonFiles.readTree(checkpoint.resolve(CheckpointDir.TRAINER_STATE_JSON));
