@@ -207,6 +207,21 @@ public final class TokenCursor {
         sequencesServed = s.sequencesServed();
     }
 
+    /** Stream position (tokens from the start of the first file) of a state of a cursor over these files. */
+    long streamPosition(CursorState s) {
+        return start[Math.min(s.fileIndex(), files.size())] + s.offset();
+    }
+
+    /** A state of this cursor (its rank and world) at the given stream position and window of an epoch. */
+    CursorState stateAt(long streamPosition, long windowInEpoch, long epoch, long sequencesServed) {
+        int fi = fileOf(streamPosition);
+        return new CursorState(fi, streamPosition - start[fi], epoch, sequencesServed, windowInEpoch, rank, worldSize, fingerprint);
+    }
+
+    public int rank() { return rank; }
+    public int worldSize() { return worldSize; }
+    public String fingerprint() { return fingerprint; }
+
     public long epoch() {
         return epoch;
     }

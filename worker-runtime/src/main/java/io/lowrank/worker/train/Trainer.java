@@ -125,23 +125,26 @@ public final class Trainer implements AutoCloseable {
         JsonNode st = JsonFiles.readTree(checkpoint.resolve(CheckpointDir.TRAINER_STATE_JSON));
         step = st.get("step").asLong();
         JsonNode cursors = st.get("train_cursors");
-        JsonNode mine;
+        CursorState mine;
+        String resharded = "";
         if (cursors != null && cursors.isArray()) {
             if (cursors.size() != worldSize) {
-                throw new IllegalStateException(checkpoint + " was written by " + cursors.size() + " workers; resuming it needs the same "
-                        + "number of workers (got " + worldSize + ") so that every data cursor continues where it stopped");
+                // elastic resume: the same global batch on another number of workers, cursors re-sharded
+                mine = ElasticResume.reshardCursors(checkpoint, st, cursors, rc, train);
+                resharded = ", data re-sharded from " + cursors.size() + " to " + worldSize + " workers";
+            } else {
+                mine = CursorState.fromJson(cursors.get(rank).toString());
             }
-            mine = cursors.get(rank);
         } else {
             if (worldSize != 1) {
                 throw new IllegalStateException(checkpoint + " was written by a single-process run; resume it with 1 worker");
             }
-            mine = st.get("train_cursor");
+            mine = CursorState.fromJson(st.get("train_cursor").toString());
         }
-        train.restore(CursorState.fromJson(mine.toString()));
+        train.restore(mine);
         if (st.has("initial_loss")) initialLoss = st.get("initial_loss").asDouble();
         skipGuard.restore(st.path("skipped_steps").asLong(0), st.path("consecutive_skipped_steps").asInt(0));
-        progress.println("resumed from " + checkpoint + " at step " + step);
+        progress.println("resumed from " + checkpoint + " at step " + step + resharded);
     }
 
     /**
