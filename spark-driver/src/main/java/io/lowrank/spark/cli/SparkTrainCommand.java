@@ -8,6 +8,7 @@ import io.lowrank.spark.prepare.PrepareOptions;
 import io.lowrank.spark.prepare.PrepareResult;
 import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
+import io.lowrank.spark.train.ElasticPlan;
 import io.lowrank.worker.cli.Cli;
 import io.lowrank.worker.cli.TrainOverrides;
 import io.lowrank.worker.cli.UsageException;
@@ -51,7 +52,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
     @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[N], local-cluster[..], spark://, yarn, k8s:// (default: spark-submit's, else local[*])")
     String master;
 
-    @Option(names = "--workers", paramLabel = "W", description = "data-parallel workers, one Spark task each (default: 1)")
+    @Option(names = "--workers", paramLabel = "W", description = "data-parallel workers, one Spark task each; with --resume: continue on W workers, same global batch, data re-sharded (default: 1, or the run's)")
     Integer workers;
 
     @Option(names = "--run-dir", paramLabel = "URI", description = "run directory on any Hadoop file system: run.json, checkpoints, metrics (default: runs/PRESET-LAYER)")
@@ -121,8 +122,9 @@ public final class SparkTrainCommand implements Callable<Integer> {
             }
             runJson = (ObjectNode) JSON.readTree(run.readText(RunDirectory.RUN_JSON));
             rc = RunConfig.fromJson(runJson.get("run_config"), run.uri() + "/" + RunDirectory.RUN_JSON);
-            Object[][] fixed = {{"--preset", preset}, {"--layer", layer}, {"--workers", workers}, {"--data", dataset}, {"--corpus", corpus},
-                    {"--set", overrides.set.isEmpty() ? null : overrides.set}, {"--batch", overrides.batch}, {"--seq-len", overrides.seqLen},
+            // --workers and --batch may change (elastic resume): ElasticPlan keeps the global batch and re-shards the data
+            Object[][] fixed = {{"--preset", preset}, {"--layer", layer}, {"--data", dataset}, {"--corpus", corpus},
+                    {"--set", overrides.set.isEmpty() ? null : overrides.set}, {"--seq-len", overrides.seqLen},
                     {"--lr", overrides.lr}, {"--steps", overrides.steps}, {"--chunk-steps", chunkSteps}};
             for (Object[] o : fixed) {
                 if (o[1] != null) throw new UsageException("train --resume: " + o[0] + " cannot change on resume (it is fixed in " + RunDirectory.RUN_JSON + ")");
@@ -143,6 +145,17 @@ public final class SparkTrainCommand implements Callable<Integer> {
             runJson.put("workers", workers != null ? workers : 1);
             runJson.put("chunk_steps", chunkSteps != null ? chunkSteps : Math.max(1, Math.min(100, rc.steps() / 4)));
             runJson.set("run_config", rc.toJson());
+        }
+        boolean elastic = false;
+        if (resume && (workers != null || overrides.batch != null)) {
+            RunConfig replanned;
+            try {
+                replanned = ElasticPlan.apply(run, runJson, rc, workers != null ? workers : runJson.get("workers").asInt(), overrides.batch, out);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            elastic = replanned != rc;
+            rc = replanned;
         }
         int workers = runJson.get("workers").asInt();
         if (workers < 1) throw new UsageException("train: --workers must be >= 1, got " + workers);
@@ -174,6 +187,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
             PreparedDataset data;
             if (resume) {
                 data = PreparedDataset.open(conf, runJson.path("data").asText());
+                if (elastic) run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
             } else {
                 data = resolveData(spark, rc, run, conf, out);
                 runJson.put("data", data.uri());

@@ -28,31 +28,49 @@ public final class CursorReshard {
      * @return the state to {@link TokenCursor#restore} into {@code target}
      */
     public static CursorState reshard(List<CursorState> old, TokenCursor target, int seqLen) {
+        long prefix = prefix(old);
+        int window = seqLen + 1;
+        long served = 0;
+        for (int r = 0; r < old.size(); r++) {
+            CursorState s = old.get(r);
+            if (!s.dataFingerprint().equals(target.fingerprint())) {
+                throw new IllegalArgumentException("cursor of rank " + r + " was written for other token files (fingerprint "
+                        + s.dataFingerprint() + ", these files " + target.fingerprint() + ")");
+            }
+            if (target.streamPosition(s) != s.windowInEpoch() * window) {
+                throw new IllegalStateException("cursor of rank " + r + " is at token " + target.streamPosition(s) + ", not at the end of window "
+                        + s.windowInEpoch() + " of " + window + " tokens: was the run's seq_len " + seqLen + "?");
+            }
+            served += s.sequencesServed();
+        }
+        int newWorld = target.worldSize(), newRank = target.rank();
+        long mine = served / newWorld + (newRank < served % newWorld ? 1 : 0);
+        return target.stateAt(prefix * window, prefix, old.get(0).epoch(), mine);
+    }
+
+    /**
+     * The number of windows of the current epoch the old workers took together, when they are
+     * exactly the prefix {@code [0, P)} (checkable without the token files: a driver refuses an
+     * impossible re-shard before it starts any worker).
+     *
+     * @throws IllegalStateException naming the rank and the reason when they are not
+     */
+    public static long prefix(List<CursorState> old) {
         int oldWorld = old.size();
         if (oldWorld == 0) throw new IllegalArgumentException("no cursors to re-shard");
-        int window = seqLen + 1;
         long epoch = old.get(0).epoch();
-        long prefix = 0, served = 0;
+        long prefix = 0;
         for (int r = 0; r < oldWorld; r++) {
             CursorState s = old.get(r);
             if (s.rank() != r || s.worldSize() != oldWorld) {
                 throw new IllegalArgumentException("cursor " + r + " of " + oldWorld + " is for rank " + s.rank() + " of " + s.worldSize());
-            }
-            if (!s.dataFingerprint().equals(target.fingerprint())) {
-                throw new IllegalArgumentException("cursor of rank " + r + " was written for other token files (fingerprint "
-                        + s.dataFingerprint() + ", these files " + target.fingerprint() + ")");
             }
             if (s.epoch() != epoch) {
                 throw new IllegalStateException("cannot re-shard the data cursors exactly: rank 0 is in epoch " + epoch + " and rank " + r
                         + " in epoch " + s.epoch() + " (an epoch's window count is not a multiple of " + oldWorld
                         + " workers); resume with " + oldWorld + " workers");
             }
-            if (target.streamPosition(s) != s.windowInEpoch() * window) {
-                throw new IllegalStateException("cursor of rank " + r + " is at token " + target.streamPosition(s) + ", not at the end of window "
-                        + s.windowInEpoch() + " of " + window + " tokens: was the run's seq_len " + seqLen + "?");
-            }
             prefix = Math.max(prefix, s.windowInEpoch());
-            served += s.sequencesServed();
         }
         // every old rank must have taken all of its windows below the prefix and none above
         for (int r = 0; r < oldWorld; r++) {
@@ -63,8 +81,6 @@ public final class CursorReshard {
                         + "), which needs " + expected + "; resume with " + oldWorld + " workers");
             }
         }
-        int newWorld = target.worldSize(), newRank = target.rank();
-        long mine = served / newWorld + (newRank < served % newWorld ? 1 : 0);
-        return target.stateAt(prefix * window, prefix, epoch, mine);
+        return prefix;
     }
 }
