@@ -10,22 +10,17 @@ import io.lowrank.worker.tensor.Tensor;
  * is then the strided matrix at offset b*d + h*headDim with leading dimension batch*d. Keys are
  * stored after the rotary embedding.
  *
- * <p>Decode attention for the query q [batch, d] at position pos, per sequence b and head h:
- * <pre>
- *   s = scale q_bh K_bh[0..pos]^T
- *   p = softmax(s)                        (double accumulation, as the training kernel's causal rows)
- *   o_bh = p V_bh[0..pos]
- * </pre>
- * which is row pos of the training forward's causal attention over the same keys and values
- * (InferenceModelTest compares the two through the whole model).
+ * <p>Decode attention ({@link Backend#attentionDecode}) for the query q [batch, d] at position pos,
+ * per sequence b and head h: o_bh = softmax(scale q_bh K_bh[0..pos]^T) V_bh[0..pos], row pos of the
+ * training forward's causal attention over the same keys and values (InferenceModelTest compares
+ * the two through the whole model).
  */
 final class KvCache {
     private final Backend be;
-    private final int layers, batch, capacity, d, heads, headDim;
+    private final int layers, batch, capacity, d, heads;
     private final Tensor[] keys, values;          // per layer [capacity * batch, d]
     private final Tensor[][] keyRows, valueRows;  // per layer and position: the [batch, d] view a decode step writes
     private final Tensor scores;                  // [batch * heads, capacity]
-    private final double scale;
 
     KvCache(Backend be, ModelConfig c, int batch, int capacity) {
         if (capacity > c.maxPositionEmbeddings) {
@@ -37,8 +32,6 @@ final class KvCache {
         this.capacity = capacity;
         this.d = c.hiddenSize;
         this.heads = c.numHeads;
-        this.headDim = c.headDim();
-        this.scale = 1.0 / Math.sqrt(headDim);
         keys = new Tensor[layers];
         values = new Tensor[layers];
         keyRows = new Tensor[layers][capacity];
@@ -77,45 +70,8 @@ final class KvCache {
         be.copy(v, valueRows[layer][pos]);
     }
 
-    /**
-     * out [batch, d] = attention of q [batch, d] at position pos over the cached positions 0..pos.
-     * Plain loops with double accumulation rather than the backend's gemm: per head these are a
-     * 1 x headDim by headDim x n product and its transpose, far too small for a parallel gemm,
-     * whose per-call cost (waking its threads) would exceed the arithmetic (2 n d multiply-adds per layer).
-     */
+    /** out [batch, d] = attention of q [batch, d] at position pos over the cached positions 0..pos. */
     void attend(int layer, int pos, Tensor q, Tensor out) {
-        int n = pos + 1;
-        Tensor k = keys[layer], v = values[layer];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int x0 = b * d + h * headDim, s0 = (b * heads + h) * capacity;
-                for (int t = 0; t < n; t++) {                       // s_t = scale q . k_t
-                    int k0 = (t * batch + b) * d + h * headDim;
-                    double dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += q.get(x0 + i) * k.get(k0 + i);
-                    scores.set(s0 + t, dot * scale);
-                }
-                softmax(scores, s0, n);
-                for (int i = 0; i < headDim; i++) {                 // o = sum_t p_t v_t
-                    double acc = 0;
-                    for (int t = 0; t < n; t++) acc += scores.get(s0 + t) * v.get((t * batch + b) * d + h * headDim + i);
-                    out.set(x0 + i, acc);
-                }
-            }
-        }
-    }
-
-    /** p[p0 .. p0+n) = softmax of itself, accumulated in double as the training kernel's causal rows. */
-    static void softmax(Tensor p, int p0, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) max = Math.max(max, p.get(p0 + j));
-        double sum = 0;
-        for (int j = 0; j < n; j++) {
-            double e = Math.exp(p.get(p0 + j) - max);
-            p.set(p0 + j, e);
-            sum += e;
-        }
-        double inv = 1.0 / sum;
-        for (int j = 0; j < n; j++) p.set(p0 + j, p.get(p0 + j) * inv);
+        be.attentionDecode(q, keys[layer], values[layer], batch, pos + 1, heads, scores, out);
     }
 }

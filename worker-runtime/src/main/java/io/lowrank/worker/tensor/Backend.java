@@ -269,6 +269,50 @@ public interface Backend extends AutoCloseable {
      */
     void attention(Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, Tensor probs, Tensor out);
 
+    /**
+     * Attention of one new position per sequence over a KV cache (generation's decode step):
+     * q, out [batch, d]; keys, values [capacity * batch, d] with position t of sequence b in row
+     * t * batch + b (positions 0..n-1 are read); scores [batch * heads, capacity] is work space.
+     * Per sequence b and head h: out_bh = softmax(scale q_bh K_bh^T) V_bh, the last row of
+     * {@link #attention}'s causal softmax over the same keys and values. The default is the slow
+     * obvious loop (double accumulation); a backend may run it faster with the same results up to
+     * float rounding.
+     */
+    default void attentionDecode(Tensor q, Tensor keys, Tensor values, int batch, int n, int heads, Tensor scores, Tensor out) {
+        int d = q.dim(1), hd = d / heads, cap = scores.dim(1);
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int x0 = b * d + h * hd, s0 = (b * heads + h) * cap;
+                for (int t = 0; t < n; t++) {
+                    double dot = 0;
+                    for (int i = 0; i < hd; i++) dot += q.get(x0 + i) * keys.get((t * batch + b) * d + h * hd + i);
+                    scores.set(s0 + t, dot * scale);
+                }
+                softmaxRow(scores, s0, n);
+                for (int i = 0; i < hd; i++) {
+                    double acc = 0;
+                    for (int t = 0; t < n; t++) acc += scores.get(s0 + t) * values.get((t * batch + b) * d + h * hd + i);
+                    out.set(x0 + i, acc);
+                }
+            }
+        }
+    }
+
+    /** p[p0 .. p0+n) = softmax of itself, accumulated in double (as the causal rows of {@link #attention}). */
+    static void softmaxRow(Tensor p, int p0, int n) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) max = Math.max(max, p.get(p0 + j));
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            double e = Math.exp(p.get(p0 + j) - max);
+            p.set(p0 + j, e);
+            sum += e;
+        }
+        double inv = 1.0 / sum;
+        for (int j = 0; j < n; j++) p.set(p0 + j, p.get(p0 + j) * inv);
+    }
+
     /** Backward of {@link #attention}. Writes dq, dk, dv. */
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
                            Tensor dq, Tensor dk, Tensor dv);

@@ -530,6 +530,30 @@ public final class Nd4jCpuBackend implements Backend {
         });
     }
 
+    /**
+     * Decode attention as {@link #attention} computes its rows: heads spread over the kernel
+     * threads, each head's two products single-threaded on its thread (strided views of the cache,
+     * no copy), the softmax row in between in double.
+     */
+    @Override
+    public void attentionDecode(Tensor q, Tensor keys, Tensor values, int batch, int n, int heads, Tensor scores, Tensor out) {
+        int d = q.dim(1), hd = d / heads, cap = scores.dim(1), ld = batch * d;
+        if (d % heads != 0 || q.dim(0) != batch || out.dim(0) != batch || out.dim(1) != d || n < 1 || n > cap
+                || keys.dim(1) != d || values.dim(1) != d || keys.dim(0) < n * batch || values.dim(0) < n * batch || scores.dim(0) != batch * heads) {
+            throw new IllegalArgumentException("attentionDecode: q " + q + ", keys " + keys + ", values " + values + ", scores " + scores
+                    + ", out " + out + " do not fit batch " + batch + ", " + n + " positions, " + heads + " heads");
+        }
+        double scale = 1.0 / Math.sqrt(hd);
+        perHead(batch * heads, (part, from, to) -> {
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads, h = bh % heads, x0 = b * d + h * hd, s0 = bh * cap;
+                gemmInPart(part, false, true, 1, n, hd, scale, q, x0, d, keys, x0, ld, 0.0, scores, s0, cap);      // s = scale q K^T
+                Backend.softmaxRow(scores, s0, n);
+                gemmInPart(part, false, false, 1, hd, n, 1.0, scores, s0, cap, values, x0, ld, 0.0, out, x0, d);  // o = p V
+            }
+        });
+    }
+
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
                                   Tensor dq, Tensor dk, Tensor dv) {
