@@ -194,7 +194,7 @@ def part_train30(ctx):
 
 def part_bench_lowrank(ctx, preset, batch, precision, timeout):
     name = f"bench-lowrank-{preset}-{precision}"
-    code, j, so, se, secs = ctx.cli(["bench", "--backend", "cuda", "--precision", precision, "--preset", preset,
+    code, j, so, se, secs = ctx.cli(["bench", "--backend", ctx.backend, "--precision", precision, "--preset", preset,
                                      "--layer", "full,cola,elas", "--seq-len", str(BENCH_SEQ), "--batch", str(batch),
                                      "--steps", "10", "--warmup", "3"], timeout)
     if code != 0 or j is None:
