@@ -7,8 +7,8 @@
 #   bash run.sh --parts eval-grad,train30   # only the Java parts named (prefixes; see gpu_check.py)
 #
 # Steps: unpack the bundled JRE; find cuBLASLt and cuSPARSELt (pip's nvidia/* folders via python3,
-# then CUDA_HOME); build the CUDA library and run its kernel tests (native-kernels/cuda/
-# run-gpu-tests.sh); then gpu_check.py: eval/grad parity against the PyTorch reference, 30 steps
+# then CUDA_HOME); build the CUDA kernels and run their tests (native-kernels/cuda/
+# run-gpu-tests.sh); build the library with its JNI glue (jni.h from the bundle); then gpu_check.py: eval/grad parity against the PyTorch reference, 30 steps
 # against the CPU backend's recorded losses, bench against PyTorch on the same GPU.
 # Exit code 0 when every checked part passed, 1 otherwise. Work files go to $LOWRANK_GPU_CHECK_WORK
 # (default: ./work next to this script).
@@ -19,6 +19,7 @@ START=$(date +%s)
 BUDGET_S="${LOWRANK_GPU_CHECK_BUDGET_S:-470}"   # the whole check ends in < 8 minutes
 DEADLINE=$((START + BUDGET_S))
 KERNEL_TESTS_LIMIT_S=200
+JNI_BUILD_LIMIT_S=120
 DRY=0
 PARTS=""
 while [ $# -gt 0 ]; do
@@ -33,7 +34,7 @@ done
 CUDA_DIR="$HERE/native-kernels/cuda"
 GPU_TESTS="$CUDA_DIR/run-gpu-tests.sh"
 # every file this script and gpu_check.py read from the bundle
-REQUIRED=(jre.tar.gz gpu_check.py MANIFEST.txt
+REQUIRED=(jre.tar.gz gpu_check.py MANIFEST.txt jni-home/include/jni.h jni-home/include/linux/jni_md.h
           pytorch-ref/llama_ref.py pytorch-ref/make_fixtures.py pytorch-ref/bench_torch.py
           cpu-ref/train30.json cpu-ref/tokens.npy lib/worker-runtime.jar)
 
@@ -116,15 +117,26 @@ elif [ ! -f "$GPU_TESTS" ]; then
   emit "{\"part\": \"kernel-tests\", \"status\": \"fail\", \"error\": \"native-kernels/cuda has no run-gpu-tests.sh\"}"
 else
   t0=$(date +%s)
-  timeout "$KERNEL_TESTS_LIMIT_S" bash "$GPU_TESTS" > "$WORK/kernel-tests.out" 2> "$WORK/kernel-tests.err"
+  # run-gpu-tests.sh builds the kernels and their checks (no JNI) into the folder it is given
+  timeout "$KERNEL_TESTS_LIMIT_S" bash "$GPU_TESTS" "$WORK/cuda-tests-build" > "$WORK/kernel-tests.out" 2> "$WORK/kernel-tests.err"
   rc=$?
   grep '^{' "$WORK/kernel-tests.out" | tee -a "$WORK/results.jsonl"
-  failed=$(grep '^{' "$WORK/kernel-tests.out" | grep -c '"fail"' || true)
+  failed=$(grep '^{' "$WORK/kernel-tests.out" | grep -cE '"ok": ?false|"status": ?"fail"' || true)
   st=pass; { [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; } && st=fail
   emit "{\"part\": \"kernel-tests\", \"status\": \"$st\", \"exit\": $rc, \"failed_lines\": $failed, \"seconds\": $(( $(date +%s) - t0 )), \"stderr_tail\": $(json_str "$(tail -c 800 "$WORK/kernel-tests.err")")}"
-  # the library the build produced, for the Java backend (and its folder on the library path)
-  LIB=$(find "$CUDA_DIR" -name 'liblowrank_cuda*.so' -newer "$GPU_TESTS" 2>/dev/null | head -1)
-  [ -z "$LIB" ] && LIB=$(find "$CUDA_DIR" -name 'liblowrank_cuda*.so' 2>/dev/null | head -1)
+
+  # the library the Java backend loads: the same sources with the JNI glue, against the jni.h
+  # shipped in the bundle (the GPU machine has no JDK)
+  t0=$(date +%s)
+  NVCC_BIN="${LOWRANK_NVCC:-$(command -v nvcc || echo "$CUDA_HOME/bin/nvcc")}"
+  GEN=""; command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
+  out=$(timeout "$JNI_BUILD_LIMIT_S" cmake -S "$CUDA_DIR" -B "$WORK/cuda-jni-build" $GEN -DCMAKE_BUILD_TYPE=Release \
+          -DLOWRANK_NVCC="$NVCC_BIN" -DLOWRANK_CUDA_JNI=ON -DLOWRANK_JAVA_HOME="$HERE/jni-home" 2>&1 \
+        && timeout "$JNI_BUILD_LIMIT_S" cmake --build "$WORK/cuda-jni-build" -j "$(nproc)" 2>&1)
+  rc=$?
+  LIB=$(find "$WORK/cuda-jni-build" -name 'liblowrank_cuda*.so' 2>/dev/null | head -1)
+  st=pass; { [ "$rc" -ne 0 ] || [ -z "$LIB" ]; } && st=fail
+  emit "{\"part\": \"cuda-jni-build\", \"status\": \"$st\", \"exit\": $rc, \"library\": $(json_str "$LIB"), \"seconds\": $(( $(date +%s) - t0 )), \"output_tail\": $(json_str "$(printf '%s' "$out" | grep -iE 'error|warning' | tail -5)")}"
   if [ -n "$LIB" ]; then
     JVM_OPTS="-Dlowrank.cuda.library=$LIB -Djava.library.path=$(dirname "$LIB")"
     export LD_LIBRARY_PATH="$(dirname "$LIB"):$LD_LIBRARY_PATH" LOWRANK_CUDA_LIBRARY="$LIB"
@@ -140,7 +152,9 @@ rm -rf "$HERE/pytorch-ref/__pycache__" "$HERE/__pycache__"
 python3 - "$WORK/results.jsonl" "$START" <<'EOF'
 import json, sys, time
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-failed = sorted({str(r.get("part") or r.get("test") or r.get("name") or "kernel-test") for r in recs if r.get("status") == "fail"})
+# gpu_check.py's lines say "status": "fail"; run-gpu-tests.sh's say "ok": false
+failed = sorted({str(r.get("part") or r.get("step") or r.get("test") or r.get("name") or "kernel-test")
+                 for r in recs if r.get("status") == "fail" or r.get("ok") is False})
 tgt = next((r.get("targets") for r in recs if r.get("part") == "summary-java"), None)
 print(json.dumps({"part": "summary", "status": "fail" if failed else "pass", "failed": failed,
                   "skipped": [r.get("part") for r in recs if r.get("status") == "skip"],
