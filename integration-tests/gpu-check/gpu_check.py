@@ -263,7 +263,7 @@ def main():
     ap.add_argument("--java", required=True)
     ap.add_argument("--deadline", type=float, required=True, help="epoch seconds by which every part must have ended")
     ap.add_argument("--parts", default="", help="comma-separated prefixes of the parts to run (default: all)")
-    ap.add_argument("--jvm-opts", default="", help="extra JVM options (e.g. -Dlowrank.cuda.library=...)")
+    ap.add_argument("--jvm-opts", default="", help="extra JVM options (e.g. -Dlowrank.cuda.path=...)")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     # self-test of this script without a GPU: the same parts on the CPU backend (bf16 parts skipped)
     ap.add_argument("--backend", default="cuda", choices=["cuda", "cpu"], help=argparse.SUPPRESS)

@@ -112,7 +112,7 @@ emit "{\"part\": \"libraries\", \"status\": \"$libstatus\", \"cublaslt\": $(json
 # ---- 3. build the CUDA library and run its kernel tests -------------------------------------------
 JVM_OPTS=""
 if [ ! -d "$CUDA_DIR" ]; then
-  emit "{\"part\": \"kernel-tests\", \"status\": \"fail\", \"error\": \"this bundle has no native-kernels/cuda: it was built from a branch without the CUDA sources, so there is no CUDA library to build and --backend cuda will report that this build has no CUDA backend\"}"
+  emit "{\"part\": \"kernel-tests\", \"status\": \"fail\", \"error\": \"this bundle has no native-kernels/cuda: it was built from a tree without the CUDA sources: no kernel tests, and --backend cuda says which library is missing\"}"
 elif [ ! -f "$GPU_TESTS" ]; then
   emit "{\"part\": \"kernel-tests\", \"status\": \"fail\", \"error\": \"native-kernels/cuda has no run-gpu-tests.sh\"}"
 else
@@ -125,8 +125,20 @@ else
   st=pass; { [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; } && st=fail
   emit "{\"part\": \"kernel-tests\", \"status\": \"$st\", \"exit\": $rc, \"failed_lines\": $failed, \"seconds\": $(( $(date +%s) - t0 )), \"stderr_tail\": $(json_str "$(tail -c 800 "$WORK/kernel-tests.err")")}"
 
-  # the library the Java backend loads: the same sources with the JNI glue, against the jni.h
-  # shipped in the bundle (the GPU machine has no JDK)
+fi
+# the library the Java backend loads: the one mvn built into the bundled jars (when nvcc was present
+# where the bundle was made), else the same sources with the JNI glue built here against the jni.h
+# shipped in the bundle (the GPU machine has no JDK)
+BUNDLED=$(python3 -c '
+import os, sys, zipfile
+d = sys.argv[1]
+for f in sorted(os.listdir(d)):
+    if f.endswith(".jar") and "native/linux-x86_64/liblowrank_cuda.so" in zipfile.ZipFile(os.path.join(d, f)).namelist():
+        print(f); break
+' "$HERE/lib" 2>/dev/null || true)
+if [ -n "$BUNDLED" ]; then
+  emit "{\"part\": \"cuda-jni-build\", \"status\": \"info\", \"library\": \"lib/$BUNDLED: native/linux-x86_64/liblowrank_cuda.so, built with the jars\"}"
+elif [ -f "$GPU_TESTS" ]; then
   t0=$(date +%s)
   NVCC_BIN="${LOWRANK_NVCC:-$(command -v nvcc || echo "$CUDA_HOME/bin/nvcc")}"
   GEN=""; command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
@@ -138,7 +150,7 @@ else
   st=pass; { [ "$rc" -ne 0 ] || [ -z "$LIB" ]; } && st=fail
   emit "{\"part\": \"cuda-jni-build\", \"status\": \"$st\", \"exit\": $rc, \"library\": $(json_str "$LIB"), \"seconds\": $(( $(date +%s) - t0 )), \"output_tail\": $(json_str "$(printf '%s' "$out" | grep -iE 'error|warning' | tail -5)")}"
   if [ -n "$LIB" ]; then
-    JVM_OPTS="-Dlowrank.cuda.library=$LIB -Djava.library.path=$(dirname "$LIB")"
+    JVM_OPTS="-Dlowrank.cuda.path=$LIB -Djava.library.path=$(dirname "$LIB")"
     export LD_LIBRARY_PATH="$(dirname "$LIB"):$LD_LIBRARY_PATH" LOWRANK_CUDA_LIBRARY="$LIB"
   fi
 fi

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * bin/gpu-check-bundle builds the GPU check's folder (what goes to the GPU machine, which has no
  * Java and no network): at most 60 MiB; no ND4J, JavaCPP or Spark jar; the bundled jlinked JRE
- * starts the bundled jars on {@code eval} and {@code train --backend cuda} and fails cleanly (no
- * GPU here; on this branch no CUDA backend class either); the recorded CPU run holds 30 finite,
+ * starts the bundled jars on {@code eval} and {@code train-local --backend cuda} and fails cleanly
+ * (no GPU here: no driver, or no CUDA library in a build without nvcc); the recorded CPU run holds 30 finite,
  * falling losses; run.sh parses (bash -n) and its dry run finds every file it uses, and names the
  * one that is missing when one is.
  */
@@ -140,10 +140,14 @@ class GpuCheckBundleTest {
         }
     }
 
+    /** Exit 1, one "error: --backend cuda (device N, P): REASON" line naming the missing piece, no Java error or stack trace. */
     static void assertCleanCudaFailure(Result r) {
         assertEquals(1, r.code, r.toString());
         assertFalse(r.err.contains("NoClassDefFoundError") || r.err.contains("\tat ") || r.err.contains("Exception in thread"), r.toString());
-        assertTrue(r.err.lines().anyMatch(l -> l.startsWith("error: --backend cuda")), r.toString());
+        String error = r.err.lines().filter(l -> l.startsWith("error: ")).reduce((a, b) -> b).orElse("");
+        assertTrue(error.matches("error: --backend cuda \\(device \\d+, (f32|bf16)\\): .+"), r.toString());
+        assertTrue(error.contains("liblowrank_cuda.so") || error.contains("no NVIDIA driver or GPU found") || error.contains("cuBLASLt"),
+                "the reason names no missing piece: " + r);
     }
 
     static final class Result {
