@@ -136,7 +136,9 @@ for f in sorted(os.listdir(d)):
     if f.endswith(".jar") and "native/linux-x86_64/liblowrank_cuda.so" in zipfile.ZipFile(os.path.join(d, f)).namelist():
         print(f); break
 ' "$HERE/lib" 2>/dev/null || true)
-if [ -n "$BUNDLED" ]; then
+if [ -z "$(nvidia-smi -L 2>/dev/null | grep -i gpu)" ]; then
+  emit "{\"part\": \"cuda-jni-build\", \"status\": \"skip\", \"reason\": \"no GPU visible to nvidia-smi: nothing to load the library on\"}"
+elif [ -n "$BUNDLED" ]; then
   emit "{\"part\": \"cuda-jni-build\", \"status\": \"info\", \"library\": \"lib/$BUNDLED: native/linux-x86_64/liblowrank_cuda.so, built with the jars\"}"
 elif [ -f "$GPU_TESTS" ]; then
   t0=$(date +%s)
