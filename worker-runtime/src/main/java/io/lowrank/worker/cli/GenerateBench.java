@@ -97,7 +97,7 @@ public final class GenerateBench {
                     .put("prefill_tokens_per_s", o.batch() * o.promptLen() / prefill)
                     .put("decode_tokens_per_s", o.batch() * (o.newTokens() - 1) / decode)
                     .put("prefill_ms_median", prefill * 1e3)
-                    .put("decode_ms_per_token_median", decode * 1e3 / (o.newTokens() - 1))
+                    .put("decode_ms_per_step_median", decode * 1e3 / (o.newTokens() - 1))
                     .put("parameters", ps.count())
                     .put("model_bytes", parameterBytes)
                     .put("kv_cache_bytes", model.cacheBytes())
