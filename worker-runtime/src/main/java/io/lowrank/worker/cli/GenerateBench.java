@@ -80,7 +80,8 @@ public final class GenerateBench {
             Tensor logits = model.prefill(prompt);
             long t1 = System.nanoTime();
             for (int step = 1; step < o.newTokens(); step++) {
-                for (int b = 0; b < o.batch(); b++) next[b] = greedy.next(logits, b);
+                float[] host = be.toHostFloats(logits);
+                for (int b = 0; b < o.batch(); b++) next[b] = greedy.next(host, b);
                 logits = model.decode(next);
             }
             long t2 = System.nanoTime();
