@@ -47,7 +47,7 @@ public final class Generation {
         int printed = 0;
         Stop stop = null;
         while (n < limit) {
-            int next = sampler.next(logits, 0);
+            int next = sampler.next(be.toHostFloats(logits), 0);
             ids[n++] = next;
             if (next == endOfTextId) { stop = Stop.END_OF_TEXT; break; }
             if (tokenizer != null && stream != null) printed = streamText(tokenizer, ids, n, endOfTextId, printed, stream);

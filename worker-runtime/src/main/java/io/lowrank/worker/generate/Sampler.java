@@ -1,7 +1,5 @@
 package io.lowrank.worker.generate;
 
-import io.lowrank.worker.tensor.Tensor;
-
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -43,19 +41,22 @@ public final class Sampler {
         if (o.topK() > vocab) throw new IllegalArgumentException("--top-k " + o.topK() + " exceeds the vocabulary of " + vocab);
     }
 
-    /** The next token from row {@code row} of logits [rows, vocab]. */
-    public int next(Tensor logits, int row) {
+    /**
+     * The next token from row {@code row} of host logits [rows, vocab] (the backend's
+     * {@code toHostFloats} of the model's logits: one transfer per step for a device backend).
+     */
+    public int next(float[] logits, int row) {
         int base = row * vocab;
         if (o.isGreedy()) {
             int best = 0;
-            double bestValue = logits.get(base);
+            double bestValue = logits[base];
             for (int i = 1; i < vocab; i++) {
-                double v = logits.get(base + i);
+                double v = logits[base + i];
                 if (v > bestValue) { bestValue = v; best = i; }
             }
             return best;
         }
-        for (int i = 0; i < vocab; i++) x[i] = logits.get(base + i) / o.temperature();
+        for (int i = 0; i < vocab; i++) x[i] = logits[base + i] / o.temperature();
         int kept;
         if (o.topK() > 0 || o.topP() < 1) {
             for (int i = 0; i < vocab; i++) order[i] = ((long) descendingKey((float) x[i]) << 32) | i;

@@ -149,6 +149,11 @@ final class HostlessBackend implements Backend {
     }
 
     @Override
+    public void attentionDecode(Tensor q, Tensor keys, Tensor values, int batch, int n, int heads, Tensor scores, Tensor out) {
+        cpu.attentionDecode(c(q), c(keys), c(values), batch, n, heads, c(scores), c(out));
+    }
+
+    @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor probs, Tensor dOut, int batch, int seqLen, int heads,
                                   Tensor dq, Tensor dk, Tensor dv) {
         cpu.attentionBackward(c(q), c(k), c(v), c(probs), c(dOut), batch, seqLen, heads, c(dq), c(dk), c(dv));
