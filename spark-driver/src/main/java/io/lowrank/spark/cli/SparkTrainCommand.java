@@ -91,6 +91,10 @@ public final class SparkTrainCommand implements Callable<Integer> {
     @Option(names = "--fail-rank", paramLabel = "R", defaultValue = "0", description = "testing: the worker that --fail-at-step fails (default: ${DEFAULT-VALUE})")
     int failRank;
 
+    @Option(names = "--fail-kind", paramLabel = "K", defaultValue = "halt",
+            description = "testing: halt (the worker's executor JVM halts, once) or nonfinite (a NaN in its gradient: every worker skips that step) (default: ${DEFAULT-VALUE})")
+    String failKind;
+
     @Option(names = "--gpus-per-worker", paramLabel = "G",
             description = "GPUs Spark assigns each worker's task, 0 or 1 (one worker per GPU): requests spark.task/executor.resource.gpu.amount (default: 1 with --backend cuda, else 0)")
     Integer gpusPerWorker;
@@ -159,6 +163,9 @@ public final class SparkTrainCommand implements Callable<Integer> {
         }
         int workers = runJson.get("workers").asInt();
         if (workers < 1) throw new UsageException("train: --workers must be >= 1, got " + workers);
+        if (!failKind.equals("halt") && !failKind.equals("nonfinite")) {
+            throw new UsageException("train: --fail-kind must be halt or nonfinite, got " + failKind);
+        }
         if (keepCheckpoints < 0) {
             throw new UsageException("train: --keep-checkpoints must be >= 0 (0 keeps every checkpoint), got " + keepCheckpoints);
         }
@@ -203,7 +210,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
             }
             DistributedTraining.Plan plan = new DistributedTraining.Plan(runJson.get("run_id").asText(), runJson.get("run_token").asLong(),
                     rc, workers, threads, runJson.get("chunk_steps").asLong(), maxChunkRetries,
-                    keepCheckpoints, 1000L * peerTimeoutS, data, failAtStep, failRank);
+                    keepCheckpoints, 1000L * peerTimeoutS, data, failAtStep, failRank, failKind);
             out.printf("run %s | %s | %d workers x %d threads | batch %d x seq %d x accum %d per worker | chunks of %d steps | data %s | Spark %s, app %s%n",
                     run.uri(), rc.model(data.vocabSize()), workers, threads, rc.batchSize(), rc.seqLen(), rc.gradAccum(),
                     plan.chunkSteps(), data.uri(), spark.version(), spark.sparkContext().applicationId());
@@ -212,6 +219,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
             res.put("workers", workers).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("app_id", spark.sparkContext().applicationId())
                     .put("run_dir", run.uri()).put("chunks", r.chunks).put("chunk_retries", r.chunkRetries)
+                    .put("skipped_steps", r.skippedSteps)
                     .put("allreduce_bytes", r.allReduceBytes).put("allreduce_hidden_fraction", r.allReduceHiddenFraction)
                     .put("allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep)
                     .put("allreduce_standalone_s", r.allReduceStandaloneSeconds)

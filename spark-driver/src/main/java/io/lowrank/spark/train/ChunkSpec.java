@@ -26,11 +26,14 @@ import java.util.Map;
  * @param failAtStep      fault injection for tests (--fail-at-step): rank {@code failRank} halts its executor JVM
  *                        before this step, once per run (a marker file in the run directory); -1 = never
  * @param failRank        see failAtStep
+ * @param failKind        "halt" (the executor JVM halts, once per run) or "nonfinite" (rank {@code failRank}
+ *                        writes a NaN into its gradient before the all-reduce at that step, every time it runs)
  */
 public record ChunkSpec(String runId, long runToken, int chunk, long startStep, long endStep, long totalSteps,
                         int worldSize, int threads, String runConfigJson, int vocabSize, String runDir,
                         String datasetDir, String resumeFrom,
-                        Map<String, String> hadoopConf, long peerTimeoutMs, long failAtStep, int failRank)
+                        Map<String, String> hadoopConf, long peerTimeoutMs, long failAtStep, int failRank,
+                        String failKind)
         implements Serializable {
     private static final long serialVersionUID = 1L;
 

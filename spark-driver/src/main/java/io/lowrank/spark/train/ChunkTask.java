@@ -212,7 +212,14 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
             long step = spec.startStep() + i;
-            if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank()) injectFault(step, log);
+            if (step == spec.failAtStep() && ctx.partitionId() == spec.failRank()) {
+                if ("nonfinite".equals(spec.failKind())) {
+                    log.println("fault injection: rank " + spec.failRank() + " writes a NaN into its gradient at step " + step);
+                    trainer.setGradientFault(new Trainer.GradientFault(step, 0, Float.NaN));
+                } else {
+                    injectFault(step, log);
+                }
+            }
             double loss;
             try {
                 loss = trainer.trainOneStep();

@@ -40,7 +40,7 @@ public final class DistributedTraining {
     /** What the run needs beyond the model/train config. */
     public record Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
                        int maxChunkRetries, int keepCheckpoints, long peerTimeoutMs, PreparedDataset data, long failAtStep,
-                       int failRank) {
+                       int failRank, String failKind) {
     }
 
     public static final class Result {
@@ -50,6 +50,8 @@ public final class DistributedTraining {
         public long tokens;
         public int chunks;
         public int chunkRetries;
+        /** optimizer steps skipped on every worker for a non-finite gradient (chunks of this application) */
+        public long skippedSteps;
         public long allReduceBytes;
         /** 1 - (exposed wait per step) / (standalone all-reduce of the same bytes): how much overlap hid */
         public double allReduceHiddenFraction = Double.NaN;
@@ -97,7 +99,8 @@ public final class DistributedTraining {
             ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, plan.workers(),
                     plan.threadsPerWorker(), plan.config().toJson().toString(), plan.data().vocabSize(), run.uri(),
                     plan.data().uri(), latest.orElse(null),
-                    RunDirectory.entries(hadoopConf), plan.peerTimeoutMs(), plan.failAtStep(), plan.failRank());
+                    RunDirectory.entries(hadoopConf), plan.peerTimeoutMs(), plan.failAtStep(), plan.failRank(),
+                    plan.failKind());
             String description = String.format("train steps %d-%d of %d", step + 1, end, total)
                     + (Double.isNaN(lastLoss) ? "" : String.format(", loss %.3f, %,.0f tok/s", lastLoss, lastTps));
             jsc.setJobGroup("lowrank-" + plan.runId(), description, true);
@@ -119,6 +122,7 @@ public final class DistributedTraining {
                 continue;
             }
             consecutiveFailures = 0;
+            res.skippedSteps += StepSkips.count(reports.get(0));
             ChunkSummary s = ChunkSummary.of(reports, plan.workers());
             metricsLines.append(ChunkLog.trainLines(reports.get(0), s.meanLosses, s.tokensPerStep));
             String stop = StepSkips.stopReason(reports);

@@ -47,7 +47,7 @@ class SparkUiMetricsTest {
             PrepareResult prepared = PrepareJob.run(spark, new PrepareOptions().inputs(corpus.toString())
                     .output(tmp.resolve("data").toString()).tokenizer(rc.tokenizer()).seqLen(rc.seqLen()).valFraction(0.05));
             PreparedDataset ds = PreparedDataset.open(jsc.hadoopConfiguration(), prepared.dataset());
-            DistributedTraining.Plan plan = new DistributedTraining.Plan("metrics", 7, rc, 2, 1, 2, 0, 0, 20_000, ds, -1, 0);
+            DistributedTraining.Plan plan = new DistributedTraining.Plan("metrics", 7, rc, 2, 1, 2, 0, 0, 20_000, ds, -1, 0, "halt");
             DistributedTraining.Result r = new DistributedTraining(jsc, run, plan, new PrintStream(new ByteArrayOutputStream())).run();
             assertEquals(4, r.steps);
 

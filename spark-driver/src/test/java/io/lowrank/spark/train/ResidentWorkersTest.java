@@ -65,7 +65,7 @@ class ResidentWorkersTest {
 
     private static ChunkSpec spec(String runId) {
         return new ChunkSpec(runId, 42L, 1, 2, 4, 8, 2, 1, "{}", 97, "file:/run/" + runId, "file:/data", null,
-                Map.of(), 1000, -1, -1);
+                Map.of(), 1000, -1, -1, "halt");
     }
 
     @Test
