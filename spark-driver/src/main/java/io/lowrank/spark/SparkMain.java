@@ -30,7 +30,21 @@ public final class SparkMain implements Callable<Integer> {
     CommandSpec spec;
 
     public static void main(String[] argv) {
-        System.exit(run(argv));
+        int rc = run(argv);
+        if (inYarnClusterDriver()) {
+            // YARN cluster mode: the ApplicationMaster reports SUCCEEDED when main returns and FAILED (with this
+            // message) when it throws; System.exit would make it report FAILED ("Shutdown hook called before final
+            // status was reported") for a successful run too
+            if (rc == 0) return;
+            throw new IllegalStateException("lowrank " + (argv.length > 0 ? argv[0] : "") + " failed (exit code " + rc
+                    + "); the error is on the driver's stderr: yarn logs -applicationId " + System.getProperty("spark.yarn.app.id", "<application id>"));
+        }
+        System.exit(rc);
+    }
+
+    /** True in the driver that YARN's ApplicationMaster runs (it copies the application's Spark settings into system properties). */
+    static boolean inYarnClusterDriver() {
+        return "yarn".equals(System.getProperty("spark.master")) && "cluster".equals(System.getProperty("spark.submit.deployMode"));
     }
 
     public static int run(String... argv) {
