@@ -53,6 +53,7 @@ public final class SparkMain implements Callable<Integer> {
         cl.addSubcommand(new ExportCommand());
         cl.addSubcommand(new SparkBenchCommand());
         cl.addSubcommand(new ReportCommand());         // report.html + loss.png of runs
+        cl.addSubcommand(new io.lowrank.spark.compare.CompareCommand());   // families side by side
         // new commands go here, one class each (generate, export, report, compare): a picocli
         // @Command class implementing Callable<Integer>, options with a description and default
         return Cli.commandLine(cl);

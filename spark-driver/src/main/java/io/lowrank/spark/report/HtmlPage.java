@@ -7,25 +7,25 @@ import java.util.List;
  * A self-contained HTML page: inline CSS, charts as base64 PNG {@code data:} URIs, no script and no
  * external resource, so it opens offline, from HDFS downloads and from e-mail attachments alike.
  */
-final class HtmlPage {
+public final class HtmlPage {
     private final StringBuilder body = new StringBuilder();
     private final String title;
 
-    HtmlPage(String title) {
+    public HtmlPage(String title) {
         this.title = title;
     }
 
-    HtmlPage heading(int level, String text) {
+    public HtmlPage heading(int level, String text) {
         body.append("<h").append(level).append('>').append(esc(text)).append("</h").append(level).append(">\n");
         return this;
     }
 
-    HtmlPage paragraph(String text) {
+    public HtmlPage paragraph(String text) {
         body.append("<p>").append(esc(text)).append("</p>\n");
         return this;
     }
 
-    HtmlPage image(String id, String alt, byte[] png, int width, int height) {
+    public HtmlPage image(String id, String alt, byte[] png, int width, int height) {
         body.append("<figure><img class=\"chart\" id=\"").append(esc(id)).append("\" alt=\"").append(esc(alt))
                 .append("\" width=\"").append(width).append("\" height=\"").append(height)
                 .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png)).append("\"></figure>\n");
@@ -33,7 +33,7 @@ final class HtmlPage {
     }
 
     /** A table whose cells are text; {@code collapsed}: inside a closed {@code <details>} with that summary. */
-    HtmlPage table(String id, List<String> header, List<List<String>> rows, String collapsed) {
+    public HtmlPage table(String id, List<String> header, List<List<String>> rows, String collapsed) {
         if (collapsed != null) body.append("<details><summary>").append(esc(collapsed)).append("</summary>\n");
         body.append("<table id=\"").append(esc(id)).append("\">\n<thead><tr>");
         for (String h : header) body.append("<th>").append(esc(h)).append("</th>");
@@ -48,7 +48,7 @@ final class HtmlPage {
         return this;
     }
 
-    String render() {
+    public String render() {
         return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + esc(title) + "</title>\n"
                 + "<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}"
                 + "th,td{border:1px solid #ccc;padding:2px 8px;text-align:right;font-variant-numeric:tabular-nums}"
