@@ -3,6 +3,8 @@ package io.lowrank.spark;
 import io.lowrank.spark.cli.SparkBenchCommand;
 import io.lowrank.spark.cli.SparkTrainCommand;
 import io.lowrank.spark.prepare.PrepareCommand;
+import io.lowrank.spark.report.ReportCommand;
+import io.lowrank.spark.report.ReportRefresher;
 import io.lowrank.worker.cli.Cli;
 import io.lowrank.worker.cli.EvalCommand;
 import io.lowrank.worker.cli.ExportCommand;
@@ -56,12 +58,16 @@ public final class SparkMain implements Callable<Integer> {
         CommandLine cl = new CommandLine(new SparkMain());
         cl.addSubcommand(new SparkTrainCommand());     // train on Spark
         cl.addSubcommand(new PrepareCommand());        // corpus -> token shards on Spark
-        cl.addSubcommand(new TrainLocalCommand());     // train in this process
+        // train in this process; its report is rewritten after each checkpoint (charts live on this side)
+        cl.addSubcommand(new TrainLocalCommand(runDir -> new ReportRefresher(runDir.toAbsolutePath().toUri().toString(),
+                new org.apache.hadoop.conf.Configuration(), System.out)::refresh));
         cl.addSubcommand(new EvalCommand());
         cl.addSubcommand(new GradCommand());
         cl.addSubcommand(new GenerateCommand());
         cl.addSubcommand(new ExportCommand());
         cl.addSubcommand(new SparkBenchCommand());
+        cl.addSubcommand(new ReportCommand());         // report.html + loss.png of runs
+        cl.addSubcommand(new io.lowrank.spark.compare.CompareCommand());   // families side by side
         // new commands go here, one class each (generate, export, report, compare): a picocli
         // @Command class implementing Callable<Integer>, options with a description and default
         return Cli.commandLine(cl);

@@ -201,10 +201,15 @@ public final class RunDirectory {
 
     /** Replaces a small text file atomically (write to a sibling, rename over). */
     public void writeText(String child, String content) throws IOException {
+        writeBytes(child, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Replaces a small file atomically (write to a sibling, rename over): a reader sees the old or the new file. */
+    public void writeBytes(String child, byte[] content) throws IOException {
         Path target = path(child);
         Path tmp = path(child + CheckpointDir.TMP_INFIX + randomSuffix());
         try (FSDataOutputStream out = fs.create(tmp, true)) {
-            out.write(content.getBytes(StandardCharsets.UTF_8));
+            out.write(content);
         }
         if (fs.exists(target) && !fs.delete(target, false)) throw new IOException("could not replace " + target);
         if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);

@@ -38,7 +38,7 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--text-field", paramLabel = "NAME", description = "JSONL field / Parquet column with the text (default: text)")
     String textField;
 
-    @Option(names = "--tokenizer", paramLabel = "T", description = "gpt2, gpt2-32k or cl100k (default: gpt2-32k)")
+    @Option(names = "--tokenizer", paramLabel = "T", description = "gpt2, gpt2-32k, cl100k or bytes (UTF-8 bytes + end-of-text, vocab 257) (default: gpt2-32k)")
     String tokenizer;
 
     @Option(names = "--seq-len", paramLabel = "N", description = "model sequence length; sequences hold N+1 tokens (default: 256)")

@@ -24,9 +24,11 @@ final class ChunkLog {
         for (int i = 0; i < meanLosses.length; i++) {
             long step = r0.startStep + i + 1;
             ObjectNode m = JSON.createObjectNode();
-            m.put("kind", "train").put("time", now).put("step", step).put("loss", meanLosses[i])
+            double time = r0.stepEndTimes == null ? now : r0.stepEndTimes[i];
+            m.put("kind", "train").put("time", time).put("step", step).put("loss", meanLosses[i])
                     .put("lr", r0.learningRates[i]).put("grad_norm", r0.gradNorms[i]).put("tokens", step * tokensPerStep);
             if (r0.skipped != null && r0.skipped[i]) m.put("skipped", true);
+            if (r0.stepExposedMs != null && Double.isFinite(r0.stepExposedMs[i])) m.put("allreduce_exposed_ms", r0.stepExposedMs[i]);
             sb.append(m).append('\n');
         }
         return sb.toString();

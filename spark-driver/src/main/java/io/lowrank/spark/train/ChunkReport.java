@@ -19,6 +19,9 @@ public final class ChunkReport {
      * step): the report, and the arrays above cover only the steps done before it
      */
     public String stopReason;
+    /** when each step ended (epoch seconds, this worker's clock) and the all-reduce wait it did not hide (ms) */
+    public double[] stepEndTimes;
+    public double[] stepExposedMs;
     public long tokens;
     public double seconds;
     /** time spent loading data and the checkpoint (unless the worker was kept) and joining the ring, before the first step */

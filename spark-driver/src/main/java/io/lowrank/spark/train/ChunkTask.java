@@ -209,6 +209,9 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
         report.learningRates = new double[n];
         report.gradNorms = new double[n];
         report.skipped = new boolean[n];
+        report.stepEndTimes = new double[n];
+        report.stepExposedMs = new double[n];
+        double exposedMs = sync == null ? 0 : sync.exposedNanos() / 1e6;
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {
             long step = spec.startStep() + i;
@@ -232,6 +235,13 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
             report.gradNorms[i] = trainer.lastGradNorm();
             report.skipped[i] = trainer.lastSkipped();
             if (trainer.lastSkipped() && ctx.partitionId() == 0) acc.skippedSteps.add(1);
+            report.stepEndTimes[i] = System.currentTimeMillis() / 1000.0;
+            if (sync == null) {
+                report.stepExposedMs[i] = Double.NaN;
+            } else {
+                report.stepExposedMs[i] = sync.exposedNanos() / 1e6 - exposedMs;
+                exposedMs += report.stepExposedMs[i];
+            }
             acc.steps.add(ctx.partitionId() == 0 ? 1 : 0);
             acc.tokens.add(trainer.tokensPerStep());
             acc.lossSum.add(loss);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lowrank.spark.fs.RunDirectory;
 import io.lowrank.spark.prepare.PreparedDataset;
+import io.lowrank.spark.report.ReportRefresher;
 import io.lowrank.worker.checkpoint.CheckpointDir;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
@@ -68,6 +69,7 @@ public final class DistributedTraining {
     private final PrintStream progress;
     private final TrainAccumulators acc;
     private final StringBuilder metricsLines = new StringBuilder();
+    private final ReportRefresher report;
 
     public DistributedTraining(JavaSparkContext jsc, RunDirectory run, Plan plan, PrintStream progress) throws IOException {
         this.jsc = jsc;
@@ -76,6 +78,7 @@ public final class DistributedTraining {
         this.hadoopConf = jsc.hadoopConfiguration();
         this.progress = progress;
         this.acc = new TrainAccumulators(jsc.sc());
+        this.report = new ReportRefresher(run.uri(), hadoopConf, progress);
         if (run.exists(RunDirectory.METRICS_JSONL)) metricsLines.append(run.readText(RunDirectory.METRICS_JSONL));
     }
 
@@ -119,6 +122,11 @@ public final class DistributedTraining {
                 chunk = (int) (step / plan.chunkSteps());
                 progress.println("chunk failed (" + rootMessage(e) + "); retry " + consecutiveFailures + "/" + plan.maxChunkRetries()
                         + " from " + latest.orElse("step 0"));
+                ObjectNode rm = record("retry");
+                rm.put("chunk", chunk).put("from_step", step).put("attempt", consecutiveFailures).put("error", rootMessage(e));
+                appendMetric(rm);
+                run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+                report.refresh();
                 continue;
             }
             consecutiveFailures = 0;
@@ -154,6 +162,7 @@ public final class DistributedTraining {
             }
             run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
             run.pruneCheckpoints(plan.keepCheckpoints(), progress::println);   // after the log: the chunk's lines no longer need its checkpoint
+            report.refresh();   // report.html + loss.png, to watch the run; never fails it
             if (Double.isNaN(res.initialLoss) && step == 0) res.initialLoss = s.meanLosses[0];
             lastLoss = s.meanLosses[s.meanLosses.length - 1];
             lastTps = s.tokensPerSecond;

@@ -133,5 +133,18 @@ public class SparkTrainLocalTest {
         String runId = new ObjectMapper().readTree(dist.resolve("run.json").toFile()).get("run_id").asText();
         assertFalse(Files.exists(Path.of(System.getProperty("java.io.tmpdir"), "lowrank-cache", runId)), "dataset cache of run " + runId);
         assertTrue(Double.isFinite(r.get("val_loss").asDouble()));
+        // each step line carries its own end time and rank 0's exposed all-reduce wait; the report was
+        // rewritten after the last chunk (ReportBrowserTest checks what it draws)
+        ObjectMapper om = new ObjectMapper();
+        double prev = 0;
+        for (String line : Files.readAllLines(dist.resolve("metrics.jsonl"))) {
+            JsonNode n = om.readTree(line);
+            if (!n.get("kind").asText().equals("train")) continue;
+            assertTrue(n.get("time").asDouble() >= prev, line);
+            prev = n.get("time").asDouble();
+            assertTrue(n.get("allreduce_exposed_ms").asDouble() >= 0, line);
+        }
+        assertTrue(Files.size(dist.resolve("report.html")) > 10_000 && Files.size(dist.resolve("loss.png")) > 1_000);
+        assertTrue(Files.readString(dist.resolve("report.html")).contains("id=\"chart-allreduce\""));
     }
 }

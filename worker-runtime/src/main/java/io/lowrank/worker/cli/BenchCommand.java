@@ -91,7 +91,8 @@ public final class BenchCommand implements Callable<Integer> {
             this.seqLen = seqLen;
             this.choice = choice;
             this.be = Backends.open(choice);
-            this.mc = rc.model(32000);
+            // the preset's own vocabulary: a byte-level study preset's step is mostly blocks, a 32k one's mostly head
+            this.mc = rc.model(io.lowrank.worker.data.Tokenizers.vocabSize(rc.tokenizer()));
             this.ps = new ParameterStore(be, ModelLayout.of(mc));
             Initializer.initialize(ps, mc, 1);
             long before = be.memory().liveBytes();

@@ -69,6 +69,17 @@ public final class TrainLocalCommand implements Callable<Integer> {
     @Mixin
     TrainOverrides overrides = new TrainOverrides();
 
+    /** Given the run directory, what to run after each checkpoint (the Spark module's report writer; this module has no charts). */
+    private final java.util.function.Function<Path, Runnable> afterCheckpoint;
+
+    public TrainLocalCommand() {
+        this(runDir -> () -> { });
+    }
+
+    public TrainLocalCommand(java.util.function.Function<Path, Runnable> afterCheckpoint) {
+        this.afterCheckpoint = afterCheckpoint;
+    }
+
     @Override
     public Integer call() throws Exception {
         RunConfig rc;
@@ -144,6 +155,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
         try (Trainer t = new Trainer(be, rc, mc, cursor, val, runDir, System.out)) {
             System.out.printf("parameters: %,d%n", t.params().count());
             if (resumeFrom.isPresent()) t.resume(resumeFrom.get());
+            t.afterCheckpoint(afterCheckpoint.apply(runDir));
             Trainer.Result r = t.run(steps);
             ObjectNode out = JSON.createObjectNode();
             out.put("workers", 1).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)

@@ -33,6 +33,8 @@ import java.util.regex.Pattern;
  *       100277 = largest special id (100276, {@code <|endofprompt|>}) + 1, the same number
  *       tiktoken reports as {@code n_vocab}. Ids 100256 and 100261..100275 are unassigned and
  *       rejected by {@code decode}.</li>
+ *   <li>{@code bytes}: UTF-8 bytes as ids 0..255, end-of-text 256 ({@link ByteTokenizer}); the
+ *       vocabulary of the CPU-scale study presets, whose blocks then hold most parameters.</li>
  * </ul>
  *
  * <p>Each call builds a fresh tokenizer (about half a second for the table load); callers keep
@@ -41,7 +43,7 @@ import java.util.regex.Pattern;
 public final class Tokenizers {
 
     /** Names accepted by {@link #byName}. */
-    public static final List<String> NAMES = List.of("gpt2", "gpt2-32k", "cl100k");
+    public static final List<String> NAMES = List.of("gpt2", "gpt2-32k", "cl100k", ByteTokenizer.NAME);
 
     /** Rank limit of {@code gpt2-32k}: ranks {@code >= } this are dropped; eot takes this id. */
     public static final int GPT2_32K_EOT = 31999;
@@ -55,6 +57,18 @@ public final class Tokenizers {
     static final String R50K_RESOURCE = "/com/knuddels/jtokkit/r50k_base.tiktoken";
 
     private Tokenizers() {
+    }
+
+    /** The vocabulary size of tokenizer {@code name}, without loading its tables. */
+    public static int vocabSize(String name) {
+        if (name == null) throw new IllegalArgumentException("tokenizer name is null; allowed: " + NAMES);
+        return switch (name) {
+            case "gpt2" -> 50257;
+            case "gpt2-32k" -> GPT2_32K_EOT + 1;
+            case "cl100k" -> 100277;
+            case ByteTokenizer.NAME -> ByteTokenizer.END_OF_TEXT + 1;
+            default -> throw new IllegalArgumentException("unknown tokenizer '" + name + "'; allowed: " + NAMES);
+        };
     }
 
     /**
@@ -91,6 +105,8 @@ public final class Tokenizers {
             }
             case "gpt2-32k":
                 return gpt2Restricted();
+            case ByteTokenizer.NAME:
+                return new ByteTokenizer();
             case "cl100k": {
                 Encoding enc = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
                 return new JtokkitTokenizer("cl100k", enc, 100277, 100257, 100256,

@@ -57,6 +57,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Test hook: at optimizer step {@code step} this worker writes {@code value} into element {@code element} of its gradient before the all-reduce. */
     public record GradientFault(long step, int element, float value) {}
+    private Runnable afterCheckpoint = () -> { };
 
     public static final class Result {
         public long steps;
@@ -301,12 +302,16 @@ public final class Trainer implements AutoCloseable {
         return val;
     }
 
+    /** Runs after each checkpoint of {@link #run} (e.g. rewriting the run's report); must not throw. */
+    public void afterCheckpoint(Runnable r) { this.afterCheckpoint = r; }
+
     public Path checkpoint() throws IOException {
         ObjectNode st = trainerState();
         st.set("train_cursor", JSON.readTree(train.state().toJson()));
         Path dir = CheckpointDir.stepDir(runDir, step);
         ModelCheckpoint.save(dir, mc, tokenizerInfo(), params, opt, st);
         progress.println("checkpoint " + dir);
+        afterCheckpoint.run();
         return dir;
     }
 
