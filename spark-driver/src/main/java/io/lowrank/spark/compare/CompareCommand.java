@@ -13,6 +13,7 @@ import io.lowrank.spark.report.RunMetrics;
 import io.lowrank.worker.cli.TrainOverrides;
 import io.lowrank.worker.cli.UsageException;
 import io.lowrank.worker.data.Tokenizers;
+import io.lowrank.worker.model.LayerType;
 import io.lowrank.worker.train.RunConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -77,7 +78,7 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "URI", description = "comparison directory: one run per family, the report (default: runs/compare-PRESET)")
     String runDirOption;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a preset field for every family, e.g. model.num_hidden_layers=2 (repeatable; default: none)")
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a preset field for every family that reads it (model.rank is not applied to full, model.only_lr_act only to cola and cola-m), e.g. model.num_hidden_layers=2 (repeatable; default: none)")
     List<String> set = new ArrayList<>();
 
     @Override
@@ -97,7 +98,7 @@ public final class CompareCommand implements Callable<Integer> {
         Map<String, RunConfig> configs = new LinkedHashMap<>();
         Map<String, FamilyCost> costs = new LinkedHashMap<>();
         for (String layer : layers) {
-            RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), set);
+            RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), setsFor(layer));
             configs.put(layer, rc);
             int vocab = Tokenizers.vocabSize(rc.tokenizer());
             costs.put(layer, FamilyCost.measure(rc.model(vocab), rc.batchSize(), rc.seqLen(), threads != null ? threads : 2));
@@ -134,7 +135,7 @@ public final class CompareCommand implements Callable<Integer> {
                     argv.addAll(List.of("--preset", preset, "--layer", layer, "--data", data, "--steps", Long.toString(steps),
                             "--chunk-steps", Long.toString(every), "--workers", Integer.toString(workers), "--keep-checkpoints", "1",
                             "--run-dir", familyDir));
-                    for (String s : set) argv.addAll(List.of("--set", s));
+                    for (String s : setsFor(layer)) argv.addAll(List.of("--set", s));
                     // the preset's warmup fractions, kept at the new length (as the papers keep theirs)
                     argv.addAll(List.of("--set", "train.warmup_steps=" + scaled(rc.warmupSteps(), rc.steps(), steps)));
                     if (layer.equals("elas")) argv.addAll(List.of("--set", "train.dense_warmup_steps=" + scaled(rc.denseWarmupSteps(), rc.steps(), steps)));
@@ -158,6 +159,17 @@ public final class CompareCommand implements Callable<Integer> {
 
     static long scaled(long part, long of, long steps) {
         return of <= 0 ? 0 : Math.min(steps - 1, Math.round((double) part * steps / of));
+    }
+
+    /** The --set overrides a family reads: a rank set for the low-rank families is not applied to full. */
+    private List<String> setsFor(String layer) {
+        LayerType t = LayerType.parse(layer);
+        List<String> out = new ArrayList<>();
+        for (String s : set) {
+            int eq = s.indexOf('=');
+            if (eq < 0 || RunConfig.readsKey(s.substring(0, eq).trim(), t)) out.add(s);
+        }
+        return out;
     }
 
     /** compare.json: the dataset once prepared, and the settings it was prepared for (a rerun must match them). */

@@ -239,6 +239,19 @@ public final class RunConfig {
         return v.asInt();
     }
 
+    /**
+     * Whether a family reads a config key: model.rank only the low-rank families, model.only_lr_act
+     * only cola and cola-m; every other key all of them. {@link #model} refuses a key its family does
+     * not read; compare, which applies one --set list to several families, skips it for them.
+     */
+    public static boolean readsKey(String key, LayerType t) {
+        switch (key) {
+            case "model.rank": return t != LayerType.FULL;
+            case "model.only_lr_act": return t.colaParameters();
+            default: return true;
+        }
+    }
+
     /** The model; vocab_size comes from the config if set, else from the tokenizer's vocabulary. */
     public ModelConfig model(int tokenizerVocab) {
         long configured = integer("model", "vocab_size", 0);
@@ -248,10 +261,10 @@ public final class RunConfig {
         int vocab = (int) (configured > 0 ? configured : Math.max(1, tokenizerVocab));
         LayerType t = LayerType.parse(str("model", "layer_type", "full"));
         // keys that only some families read: set on another family they would be silently ignored
-        if (t == LayerType.FULL && field("model", "rank") != null) {
+        if (!readsKey("model.rank", t) && field("model", "rank") != null) {
             throw new ConfigException("model.rank", "applies to the low-rank layer types only; layer_type is full (" + source + ")");
         }
-        if (!t.colaParameters() && field("model", "only_lr_act") != null) {
+        if (!readsKey("model.only_lr_act", t) && field("model", "only_lr_act") != null) {
             throw new ConfigException("model.only_lr_act", "applies to cola and cola-m only; layer_type is " + t.id + " (" + source + ")");
         }
         return new ModelConfig(vocab, requiredInt("hidden_size"), requiredInt("intermediate_size"),
