@@ -1,6 +1,7 @@
 package io.lowrank.worker.train;
 
 import io.lowrank.worker.model.ParameterStore;
+import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.DType;
 
 import java.nio.FloatBuffer;
@@ -27,15 +28,15 @@ final class SkipGuard {
      * @return true when the step's update is to be applied; false when it is skipped
      * @throws NonFiniteStepsException on the {@code maxConsecutive}-th skip in a row
      */
-    boolean admit(long step, double loss, double gradNorm, double lr, ParameterStore params) {
-        if (Double.isFinite(gradNorm)) {
+    boolean admit(boolean finite, long step, double loss, double gradNorm, double lr, ParameterStore params, Backend be) {
+        if (finite) {
             consecutiveSkips = 0;
             return true;
         }
         skippedSteps++;
         consecutiveSkips++;
         if (consecutiveSkips >= maxConsecutive) {
-            String tensors = firstNonFinite(params);
+            String tensors = firstNonFinite(params, be);
             throw new NonFiniteStepsException(String.format(
                     "stopped at step %d: %d optimizer steps in a row had a non-finite gradient norm or loss "
                             + "(train.max_skipped_steps=%d; %d skipped in all); last step: loss %s, grad_norm %s, lr %.6g; "
@@ -55,11 +56,11 @@ final class SkipGuard {
     }
 
     /** "name (k of n non-finite), ..." for the first tensors in layout order whose gradients hold NaN or Inf. */
-    static String firstNonFinite(ParameterStore params) {
+    static String firstNonFinite(ParameterStore params, Backend be) {
         StringBuilder sb = new StringBuilder();
         int found = 0;
         for (ParameterStore.Param p : params.params()) {
-            long bad = countNonFinite(p);
+            long bad = countNonFinite(p, be);
             if (bad == 0) continue;
             if (found > 0) sb.append(", ");
             sb.append(p.name).append(" (").append(bad).append(" of ").append(p.grad.size).append(" non-finite)");
@@ -68,9 +69,11 @@ final class SkipGuard {
         return found == 0 ? "none (the loss was non-finite)" : sb.toString();
     }
 
-    private static long countNonFinite(ParameterStore.Param p) {
+    private static long countNonFinite(ParameterStore.Param p, Backend be) {
         long bad = 0;
-        if (p.grad.dtype == DType.F32) {
+        if (!p.grad.storage().onHost()) {   // GPU memory: a host copy (this runs once, when the run stops)
+            for (float v : be.toHostFloats(p.grad)) if (!Float.isFinite(v)) bad++;
+        } else if (p.grad.dtype == DType.F32) {
             FloatBuffer fb = p.grad.storage().floatBuffer();
             int off = p.grad.offset();
             for (int i = 0; i < p.grad.size; i++) if (!Float.isFinite(fb.get(off + i))) bad++;

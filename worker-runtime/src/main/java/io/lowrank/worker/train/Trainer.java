@@ -156,9 +156,11 @@ public final class Trainer implements AutoCloseable {
         java.nio.FloatBuffer g = params.grads().storage().floatBuffer();
         int base = params.grads().offset();
         if (gradientFault != null && gradientFault.step() == step) {
+            if (g == null) throw new IllegalStateException("the gradient fault hook needs gradients in host memory (a CPU backend)");
             return new GradientPoison(gradientSync, g, base, gradientFault.element(), gradientFault.value());
         }
-        if (!Double.isFinite(lossSoFar)) {
+        // a single worker decides on its own loss (trainOneStep); its gradients may be in GPU memory
+        if (gradientSync != null && !Double.isFinite(lossSoFar)) {
             // the last element is the first the backward pass finishes: poisoned before any bucket leaves
             return new GradientPoison(gradientSync, g, base, params.grads().size - 1, Float.NaN);
         }
@@ -203,7 +205,9 @@ public final class Trainer implements AutoCloseable {
         double norm = GradClip.norm(be, params.grads());
         lastGradNorm = norm;
         lastLr = lr;
-        lastSkipped = !skipGuard.admit(step, loss, norm, lr, params);
+        // several workers: a non-finite loss anywhere is in every rank's norm (poisoned); one worker: check it here
+        boolean finite = Double.isFinite(norm) && (gradientSync != null || Double.isFinite(loss));
+        lastSkipped = !skipGuard.admit(finite, step, loss, norm, lr, params, be);
         if (!lastSkipped) {
             GradClip.clipTo(be, params.grads(), norm, rc.gradClip());
             opt.step(params.values(), params.grads(), lr);
