@@ -24,7 +24,7 @@
 #                                 `train --run-dir X` refuses a directory that already holds a run: continue a run
 #                                 whose driver died with `train --resume X` instead (the chunk loop's own retries and
 #                                 Spark's stage retries already cover lost executors).
-#   --gpus N                      GPUs per executor (YARN resource yarn.io/gpu, one per task); YARN does not tell
+#   --gpus 0|1                    GPUs per executor (YARN resource yarn.io/gpu; a worker drives one); YARN does not tell
 #                                 Spark which devices it granted, so deploy/gpu/discover-gpus.sh names them inside
 #                                 the container (it must be readable on every node at the same path, or shipped with
 #                                 --files and named ./discover-gpus.sh)
@@ -68,6 +68,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "no lowrank command given: deploy/yarn/submit.sh [options] train|prepare|eval ... (see --help)"
 case "$DEPLOY_MODE" in client|cluster) ;; *) die "--deploy-mode must be client or cluster, got '$DEPLOY_MODE'" ;; esac
+case "$GPUS" in 0|1) ;; *) die "--gpus must be 0 or 1, got '$GPUS': each worker (one per executor) drives one GPU; for more GPUs use more executors and train --workers" ;; esac
 
 CONF_DIR="${HADOOP_CONF_DIR:-${YARN_CONF_DIR:-}}"
 [ -n "$CONF_DIR" ] || die "HADOOP_CONF_DIR is not set: point it at the directory with the cluster's core-site.xml and yarn-site.xml (on a gateway host usually /etc/hadoop/conf); without it spark-submit cannot find the ResourceManager and retries 0.0.0.0:8032 forever"

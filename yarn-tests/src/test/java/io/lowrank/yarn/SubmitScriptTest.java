@@ -101,5 +101,8 @@ class SubmitScriptTest {
         Result r = run(ROOT.resolve("deploy/yarn/submit.sh"), env(tmp), "--executor-count", "2", "train");
         assertEquals(2, r.rc());
         assertTrue(r.stderr().contains("unknown option --executor-count"), r.stderr());
+        r = run(ROOT.resolve("deploy/yarn/submit.sh"), env(tmp), "--gpus", "2", "train");
+        assertEquals(2, r.rc());
+        assertTrue(r.stderr().contains("--gpus must be 0 or 1, got '2'"), r.stderr());
     }
 }

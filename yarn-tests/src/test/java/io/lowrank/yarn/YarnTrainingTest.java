@@ -120,6 +120,9 @@ class YarnTrainingTest {
         assertEquals(STEPS, result.get("steps").asLong());
         assertEquals(app.getApplicationId().toString(), result.get("app_id").asText(), "the driver ran as this YARN application");
         assertTrue(result.get("final_loss").asDouble() < result.get("initial_loss").asDouble(), result.toString());
+        for (JsonNode chunk : metrics(runDir, "chunk")) {
+            assertTrue(chunk.path("gpu_addresses").isMissingNode(), "no GPUs requested, none assigned: " + chunk);
+        }
         reference = trainLosses(runDir);
         assertEquals(STEPS, reference.size());
         assertCursorsExact(runDir);
@@ -144,6 +147,7 @@ class YarnTrainingTest {
         YarnSubmit.Submission train = submit.start(opts, append(trainArgs(runDir), "--keep-checkpoints", "1"));
         train.awaitApplication(APP_TIMEOUT);
         Map<String, Long> gpusByContainer = new ConcurrentHashMap<>();
+        java.util.Set<String> gpuLogContainers = new java.util.TreeSet<>();
         Thread watcher = new Thread(() -> recordContainerGpus(train, gpusByContainer), "yarn-container-watcher");
         watcher.start();
         int rc = train.await(APP_TIMEOUT);
@@ -171,8 +175,22 @@ class YarnTrainingTest {
         assertTrue(profile.path("Executor Resource Requests").path("gpu").path("Discovery Script").asText().endsWith("deploy/gpu/discover-gpus.sh"),
                 profile.toString());
         assertEquals(1.0, profile.path("Task Resource Requests").path("gpu").path("Amount").asDouble(), profile.toString());
-        System.out.printf("train (cluster mode, 1 GPU per executor) on YARN: %.1f s; containers' yarn.io/gpu %s%n",
-                (System.nanoTime() - t0) / 1e9, new TreeMap<>(gpusByContainer));
+        // each worker's task saw the GPU of its own container (TaskContext.resources): in the chunk records by rank...
+        for (JsonNode chunk : metrics(runDir, "chunk")) {
+            assertEquals("[\"0\",\"0\"]", chunk.path("gpu_addresses").toString(), "GPU address of each rank's task: " + chunk);
+        }
+        // ...and in the chunk log of each executor container: rank 0 and rank 1 in different containers
+        Map<String, String> logs = containerStderr(train.appId.toString());
+        for (int rank = 0; rank < 2; rank++) {
+            String line = "[rank " + rank + "] chunk 0 on ";
+            List<String> in = logs.entrySet().stream().filter(e -> e.getValue().lines()
+                    .anyMatch(l -> l.startsWith(line) && l.contains(": GPU address 0 (CUDA device 0)"))).map(Map.Entry::getKey).toList();
+            assertEquals(1, in.size(), "one container logged rank " + rank + "'s GPU address: " + in + " of " + logs.keySet());
+            gpuLogContainers.add(in.get(0));
+        }
+        assertEquals(2, gpuLogContainers.size(), "ranks 0 and 1 ran in different executor containers: " + gpuLogContainers);
+        System.out.printf("train (cluster mode, 1 GPU per executor) on YARN: %.1f s; containers' yarn.io/gpu %s; rank 0 and 1 logged GPU address 0 in %s%n",
+                (System.nanoTime() - t0) / 1e9, new TreeMap<>(gpusByContainer), gpuLogContainers);
     }
 
     @Test
