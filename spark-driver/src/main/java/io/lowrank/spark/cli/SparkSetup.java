@@ -1,6 +1,7 @@
 package io.lowrank.spark.cli;
 
 import io.lowrank.spark.metrics.LowrankPlugin;
+import io.lowrank.spark.metrics.MetricsEndpoints;
 import io.lowrank.spark.serde.LowrankKryoRegistrator;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -54,7 +55,12 @@ public final class SparkSetup {
         conf.setIfMissing("spark.ui.prometheus.enabled", "true");
         String extra = conf.get("spark.executor.extraJavaOptions", "");
         if (!extra.contains("jdk.internal.misc")) conf.set("spark.executor.extraJavaOptions", (extra + " " + EXECUTOR_JVM_OPTIONS).trim());
-        return SparkSession.builder().config(conf).getOrCreate();
+        SparkSession session = SparkSession.builder().config(conf).getOrCreate();
+        // /metrics/prometheus itself answers with the gauges (Jetty would 301 it to /metrics/prometheus/)
+        if (MetricsEndpoints.serveBarePaths(session.sparkContext()) > 0) {
+            System.err.println("lowrank: this Spark's UI answers /metrics/prometheus with a redirect; scrape /metrics/prometheus/ (with the slash)");
+        }
+        return session;
     }
 
     /**
