@@ -77,7 +77,7 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "URI", description = "comparison directory: one run per family, the report (default: runs/compare-PRESET)")
     String runDirOption;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a preset field for every family, e.g. model.num_hidden_layers=2 (repeatable; default: none)")
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a preset field for every family it applies to (model.rank: the low-rank ones; model.only_lr_act: CoLA's), e.g. model.num_hidden_layers=2 (repeatable; default: none)")
     List<String> set = new ArrayList<>();
 
     @Override
@@ -97,7 +97,7 @@ public final class CompareCommand implements Callable<Integer> {
         Map<String, RunConfig> configs = new LinkedHashMap<>();
         Map<String, FamilyCost> costs = new LinkedHashMap<>();
         for (String layer : layers) {
-            RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), set);
+            RunConfig rc = TrainOverrides.applySets(RunConfig.load(preset, layer), setsFor(layer));
             configs.put(layer, rc);
             int vocab = Tokenizers.vocabSize(rc.tokenizer());
             costs.put(layer, FamilyCost.measure(rc.model(vocab), rc.batchSize(), rc.seqLen(), threads != null ? threads : 2));
@@ -134,7 +134,7 @@ public final class CompareCommand implements Callable<Integer> {
                     argv.addAll(List.of("--preset", preset, "--layer", layer, "--data", data, "--steps", Long.toString(steps),
                             "--chunk-steps", Long.toString(every), "--workers", Integer.toString(workers), "--keep-checkpoints", "1",
                             "--run-dir", familyDir));
-                    for (String s : set) argv.addAll(List.of("--set", s));
+                    for (String s : setsFor(layer)) argv.addAll(List.of("--set", s));
                     // the preset's warmup fractions, kept at the new length (as the papers keep theirs)
                     argv.addAll(List.of("--set", "train.warmup_steps=" + scaled(rc.warmupSteps(), rc.steps(), steps)));
                     if (layer.equals("elas")) argv.addAll(List.of("--set", "train.dense_warmup_steps=" + scaled(rc.denseWarmupSteps(), rc.steps(), steps)));
@@ -154,6 +154,18 @@ public final class CompareCommand implements Callable<Integer> {
         if (matchFlopsOf != null) res.put("match_flops_of", matchFlopsOf);
         out.println(JSON.writeValueAsString(res));
         return 0;
+    }
+
+    /** The --set overrides that apply to a family: model.rank only to low-rank ones, model.only_lr_act only to CoLA's. */
+    List<String> setsFor(String layer) {
+        List<String> out = new ArrayList<>();
+        for (String s : set) {
+            String key = s.contains("=") ? s.substring(0, s.indexOf('=')).trim() : s;
+            if (key.equals("model.rank") && layer.equals("full")) continue;
+            if (key.equals("model.only_lr_act") && !layer.startsWith("cola")) continue;
+            out.add(s);
+        }
+        return out;
     }
 
     static long scaled(long part, long of, long steps) {
