@@ -32,7 +32,7 @@ public final class ReportRefresher {
             new RunReport(java.util.List.of(RunMetrics.read(runDirUri, conf))).writeTo(run);
             lastMillis = (System.nanoTime() - t0) / 1_000_000;
             if (!announced) {
-                log.println("report: " + run.uri() + "/" + RunReport.REPORT_HTML + " (rewritten after each chunk; " + lastMillis + " ms)");
+                log.println("report: " + run.uri() + "/" + RunReport.REPORT_HTML + " (rewritten after each chunk or checkpoint; " + lastMillis + " ms)");
                 announced = true;
             }
             lastError = null;

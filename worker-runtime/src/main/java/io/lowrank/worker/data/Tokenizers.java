@@ -83,6 +83,7 @@ public final class Tokenizers {
                 case "gpt2": return 50256;
                 case "gpt2-32k": return GPT2_32K_EOT;
                 case "cl100k": return 100257;
+                case ByteTokenizer.NAME: return ByteTokenizer.END_OF_TEXT;
                 default: break;
             }
         }

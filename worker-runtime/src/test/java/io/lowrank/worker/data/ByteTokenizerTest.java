@@ -16,7 +16,11 @@ class ByteTokenizerTest {
     @Test
     void idsAreTheUtf8BytesAndEndOfTextIs256() {
         assertEquals(257, tok.vocabSize());
-        for (String n : Tokenizers.NAMES) assertEquals(Tokenizers.byName(n).vocabSize(), Tokenizers.vocabSize(n), n);
+        for (String n : Tokenizers.NAMES) {
+            // the table-free look-ups (checkpoints, bench) agree with the tokenizers themselves
+            assertEquals(Tokenizers.byName(n).vocabSize(), Tokenizers.vocabSize(n), n);
+            assertEquals(Tokenizers.byName(n).endOfTextId(), Tokenizers.endOfTextId(n), n);
+        }
         assertEquals(256, tok.endOfTextId());
         assertArrayEquals(new int[]{72, 105, 32, 0xc3, 0xa9}, tok.encode("Hi é"));
         assertEquals("a<|endoftext|>b", tok.decode(new int[]{97, 256, 98}));
