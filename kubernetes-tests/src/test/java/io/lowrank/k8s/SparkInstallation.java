@@ -27,7 +27,7 @@ final class SparkInstallation {
         for (String entry : cp.split(File.pathSeparator)) {
             Path p = Path.of(entry);
             String name = p.getFileName().toString();
-            if (!name.endsWith(".jar") || isTestOnly(name)) continue;
+            if (!name.endsWith(".jar") || isTestOnly(name) || isProjectModule(name)) continue;
             Path link = jars.resolve(name);
             if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.createSymbolicLink(link, p);
         }
@@ -74,6 +74,19 @@ final class SparkInstallation {
     private static boolean isTestOnly(String jar) {
         for (String t : new String[]{"junit", "opentest4j", "apiguardian", "kubernetes-server-mock", "mockwebserver", "surefire"}) {
             if (jar.contains(t)) return true;
+        }
+        return false;
+    }
+
+    /**
+     * The project's own module jars: the build-order dependency on spark-driver puts its thin jar on
+     * this test's classpath once the reactor has packaged it (a full mvn verify; with -pl ... test it
+     * is a classes directory and skipped above). In jars/ it would shadow the application jar the
+     * driver must run, and load SparkMain without the dependencies the shaded jar carries.
+     */
+    private static boolean isProjectModule(String jar) {
+        for (String m : new String[]{"spark-driver-", "worker-runtime-", "native-kernels-"}) {
+            if (jar.startsWith(m)) return true;
         }
         return false;
     }
