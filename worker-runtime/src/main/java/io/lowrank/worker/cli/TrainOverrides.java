@@ -15,7 +15,7 @@ import java.util.Map;
  * validated once by {@link RunConfig#with(Map)}.
  */
 public final class TrainOverrides {
-    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps of the run (default: the preset's train.steps)")
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps of the run; with --resume, a larger N extends the run at its final learning rate (default: the preset's train.steps)")
     public Long steps;
 
     @Option(names = "--batch", paramLabel = "B", description = "sequences per micro-batch and worker (default: the preset's train.batch_size)")
