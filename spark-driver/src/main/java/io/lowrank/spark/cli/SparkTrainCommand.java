@@ -236,11 +236,14 @@ public final class SparkTrainCommand implements Callable<Integer> {
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("app_id", spark.sparkContext().applicationId())
                     .put("run_dir", run.uri()).put("chunks", r.chunks).put("chunk_retries", r.chunkRetries)
                     .put("skipped_steps", r.skippedSteps)
-                    .put("allreduce_bytes", r.allReduceBytes).put("allreduce_hidden_fraction", r.allReduceHiddenFraction)
-                    .put("allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep)
-                    .put("allreduce_standalone_s", r.allReduceStandaloneSeconds)
+                    .put("allreduce_bytes", r.allReduceBytes)
                     .put("layer", rc.model(data.vocabSize()).layerType.id).put("backend", backend.kind.id());
             if (r.gpuAddresses != null) res.putPOJO("gpu_addresses", r.gpuAddresses);
+            // one worker has no all-reduce, a dataset without held-out sequences no val_loss: left out, not NaN
+            TrainLocalCommand.putIfFinite(res, "allreduce_hidden_fraction", r.allReduceHiddenFraction);
+            TrainLocalCommand.putIfFinite(res, "allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep);
+            TrainLocalCommand.putIfFinite(res, "allreduce_standalone_s", r.allReduceStandaloneSeconds);
+            if (!Double.isFinite(r.valLoss)) res.remove("val_loss");
             out.println(JSON.writeValueAsString(res));
             return 0;
         } finally {

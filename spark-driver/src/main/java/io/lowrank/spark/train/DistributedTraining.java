@@ -222,10 +222,12 @@ public final class DistributedTraining {
         String allReduce = workers == 1 ? "no all-reduce (1 worker)"
                 : String.format("all-reduce %.1f MB/step: waited %.0f ms/step after backward (exposed), %.0f ms alone (standalone)",
                         allReduceBytesPerStep / 1e6, 1e3 * exposedSecondsPerStep, 1e3 * standaloneSeconds);
-        return String.format("chunk %d: steps %d-%d/%d  loss %.4f (mean of %d worker%s x %d steps; last step %.4f)  val %.4f  %,.0f tok/s (job)"
+        long steps = lastStep - firstStep + 1;
+        return String.format("chunk %d: steps %d-%d/%d  loss %.4f (mean of %d worker%s x %d step%s; last step %.4f)  %s  %,.0f tok/s (job)"
                         + "  ETA %s  %s",
-                chunk, firstStep, lastStep, total, meanLoss, workers, workers == 1 ? "" : "s", lastStep - firstStep + 1, lastStepLoss,
-                valLoss, tokensPerSecond, io.lowrank.worker.train.Trainer.formatDuration(etaSeconds), allReduce);
+                chunk, firstStep, lastStep, total, meanLoss, workers, workers == 1 ? "" : "s", steps, steps == 1 ? "" : "s", lastStepLoss,
+                Double.isFinite(valLoss) ? String.format("val %.4f", valLoss) : "no val (no held-out sequences)", tokensPerSecond,
+                io.lowrank.worker.train.Trainer.formatDuration(etaSeconds), allReduce);
     }
 
     private static double mean(double[] v) {

@@ -165,6 +165,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("run_dir", runDir.toString())
                     .put("parameters", t.params().count()).put("layer", mc.layerType.id)
                     .put("backend", rc.backend() == null ? "cpu" : rc.backend());
+            if (!Double.isFinite(r.valLoss)) out.remove("val_loss");   // no held-out tokens: left out, not NaN
             System.out.println(JSON.writeValueAsString(out));
         }
         return 0;
