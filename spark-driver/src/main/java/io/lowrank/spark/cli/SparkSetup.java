@@ -78,8 +78,8 @@ public final class SparkSetup {
     public static java.util.Optional<Urls> urls(org.apache.spark.SparkContext sc) {
         if (sc.uiWebUrl().isEmpty()) return java.util.Optional.empty();
         String ui = sc.uiWebUrl().get();
-        // the trailing slash: Jetty answers the bare servlet path with a 301 to it
-        return java.util.Optional.of(new Urls(ui, ui + "/metrics/prometheus/", ui + "/api/v1/applications/" + sc.applicationId()));
+        // the documented path: MetricsEndpoints makes it answer itself instead of Jetty's 301 to ".../"
+        return java.util.Optional.of(new Urls(ui, ui + "/metrics/prometheus", ui + "/api/v1/applications/" + sc.applicationId()));
     }
 
     /**
