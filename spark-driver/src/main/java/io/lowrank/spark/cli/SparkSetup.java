@@ -64,6 +64,25 @@ public final class SparkSetup {
     }
 
     /**
+     * Where to watch a running application: the Spark UI (its real bound port, from
+     * {@code SparkContext.uiWebUrl}), the driver's Prometheus metrics (the plugin's live gauges among
+     * them) and the REST API of this application. Empty when the UI is disabled.
+     */
+    public record Urls(String ui, String prometheus, String rest) {
+        /** One line for the start of a run. */
+        public String line() {
+            return "watch: Spark UI " + ui + "  |  Prometheus " + prometheus + "  |  REST " + rest;
+        }
+    }
+
+    public static java.util.Optional<Urls> urls(org.apache.spark.SparkContext sc) {
+        if (sc.uiWebUrl().isEmpty()) return java.util.Optional.empty();
+        String ui = sc.uiWebUrl().get();
+        // the documented path: MetricsEndpoints makes it answer itself instead of Jetty's 301 to ".../"
+        return java.util.Optional.of(new Urls(ui, ui + "/metrics/prometheus", ui + "/api/v1/applications/" + sc.applicationId()));
+    }
+
+    /**
      * What every lowrank Spark application needs (train and prepare): the master ({@code --master},
      * else spark-submit's, else all local cores), the app name, and Kryo with registration required
      * and {@link LowrankKryoRegistrator} next to any registrator already configured.

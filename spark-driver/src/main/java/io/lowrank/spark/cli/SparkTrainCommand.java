@@ -10,10 +10,12 @@ import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
 import io.lowrank.spark.train.ElasticPlan;
 import io.lowrank.worker.cli.Cli;
+import io.lowrank.worker.cli.TrainLocalCommand;
 import io.lowrank.worker.cli.TrainOverrides;
 import io.lowrank.worker.cli.UsageException;
 import io.lowrank.worker.tensor.BackendChoice;
 import io.lowrank.worker.train.RunConfig;
+import io.lowrank.worker.train.RunSummary;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -25,6 +27,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
@@ -120,6 +123,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
         RunDirectory run = new RunDirectory(runDirUri, bootstrap);
         ObjectNode runJson;
         RunConfig rc;
+        boolean extended = false;   // --resume with a larger --steps
         if (resume) {
             if (!run.exists(RunDirectory.RUN_JSON)) {
                 throw new UsageException("train --resume " + runDirUri + ": no " + RunDirectory.RUN_JSON + " there; is this a run directory of `lowrank train`?");
@@ -129,7 +133,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
             // --workers and --batch may change (elastic resume): ElasticPlan keeps the global batch and re-shards the data
             Object[][] fixed = {{"--preset", preset}, {"--layer", layer}, {"--data", dataset}, {"--corpus", corpus},
                     {"--set", overrides.set.isEmpty() ? null : overrides.set}, {"--seq-len", overrides.seqLen},
-                    {"--lr", overrides.lr}, {"--steps", overrides.steps}, {"--chunk-steps", chunkSteps}};
+                    {"--lr", overrides.lr}, {"--chunk-steps", chunkSteps}};
             for (Object[] o : fixed) {
                 if (o[1] != null) throw new UsageException("train --resume: " + o[0] + " cannot change on resume (it is fixed in " + RunDirectory.RUN_JSON + ")");
             }
@@ -138,11 +142,20 @@ public final class SparkTrainCommand implements Callable<Integer> {
             if (overrides.backend != null) hw.put("train.backend", overrides.backend);
             if (overrides.precision != null) hw.put("train.precision", overrides.precision);
             if (!hw.isEmpty()) rc = rc.with(hw);
+            if (overrides.steps != null && overrides.steps != rc.steps()) {
+                // written to run.json once the run directory is opened with Spark's Hadoop settings
+                rc = TrainOverrides.extend(rc, overrides.steps, out);
+                runJson.set("run_config", rc.toJson());
+                extended = true;
+            }
+            Optional<String> latest = run.latestCheckpoint();
+            long done = latest.isPresent() ? DistributedTraining.stepOf(latest.get()) : 0;
+            if (done >= rc.steps()) return finished(run, runJson, done, rc, out);
         } else {
             if (run.exists(RunDirectory.RUN_JSON)) {
                 throw new UsageException("train: " + run.uri() + " already holds a run; continue it with --resume " + runDirUri + " or choose a new --run-dir");
             }
-            rc = overrides.apply(RunConfig.load(preset, layer), threads);
+            rc = overrides.apply(RunConfig.load(preset, layer), threads, out);
             runJson = JSON.createObjectNode();
             runJson.put("run_id", UUID.randomUUID().toString().substring(0, 8));
             runJson.put("run_token", new SecureRandom().nextLong());
@@ -188,13 +201,15 @@ public final class SparkTrainCommand implements Callable<Integer> {
         SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS, slots > 0 ? 0 : gpus);
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            out.println(SparkSetup.urls(spark.sparkContext()).map(SparkSetup.Urls::line)
+                    .orElse("watch: the Spark UI is disabled (spark.ui.enabled=false): no UI, Prometheus or REST address"));
             Configuration conf = jsc.hadoopConfiguration();
             run = new RunDirectory(runDirUri, conf);
             run.create();
             PreparedDataset data;
             if (resume) {
                 data = PreparedDataset.open(conf, runJson.path("data").asText());
-                if (elastic) run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
+                if (elastic || extended) run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
             } else {
                 data = resolveData(spark, rc, run, conf, out);
                 runJson.put("data", data.uri());
@@ -217,19 +232,39 @@ public final class SparkTrainCommand implements Callable<Integer> {
             DistributedTraining.Result r = new DistributedTraining(jsc, run, plan, out).run();
             ObjectNode res = JSON.createObjectNode();
             res.put("workers", workers).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
+                    .put("final_loss_steps", r.finalLossSteps).put("last_step_loss", r.lastStepLoss)
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("app_id", spark.sparkContext().applicationId())
                     .put("run_dir", run.uri()).put("chunks", r.chunks).put("chunk_retries", r.chunkRetries)
                     .put("skipped_steps", r.skippedSteps)
-                    .put("allreduce_bytes", r.allReduceBytes).put("allreduce_hidden_fraction", r.allReduceHiddenFraction)
-                    .put("allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep)
-                    .put("allreduce_standalone_s", r.allReduceStandaloneSeconds)
+                    .put("allreduce_bytes", r.allReduceBytes)
                     .put("layer", rc.model(data.vocabSize()).layerType.id).put("backend", backend.kind.id());
             if (r.gpuAddresses != null) res.putPOJO("gpu_addresses", r.gpuAddresses);
+            // one worker has no all-reduce, a dataset without held-out sequences no val_loss: left out, not NaN
+            TrainLocalCommand.putIfFinite(res, "allreduce_hidden_fraction", r.allReduceHiddenFraction);
+            TrainLocalCommand.putIfFinite(res, "allreduce_exposed_s_per_step", r.allReduceExposedSecondsPerStep);
+            TrainLocalCommand.putIfFinite(res, "allreduce_standalone_s", r.allReduceStandaloneSeconds);
+            if (!Double.isFinite(r.valLoss)) res.remove("val_loss");
             out.println(JSON.writeValueAsString(res));
             return 0;
         } finally {
             spark.stop();
         }
+    }
+
+    /** --resume of a run that has trained all its steps: says so, and prints its numbers from metrics.jsonl (no Spark needed). */
+    private static int finished(RunDirectory run, ObjectNode runJson, long done, RunConfig rc, PrintStream out) throws Exception {
+        RunSummary s = RunSummary.of(run.exists(RunDirectory.METRICS_JSONL) ? run.readText(RunDirectory.METRICS_JSONL) : "", rc.logEvery());
+        out.println("run " + run.uri() + " is finished: it trained " + done + " of " + rc.steps() + " steps, nothing to do"
+                + " (--resume " + run.uri() + " --steps N with N > " + done + " extends it)");
+        ObjectNode res = JSON.createObjectNode();
+        res.put("workers", runJson.get("workers").asInt()).put("steps", done).put("steps_run", 0).put("finished", true).put("run_dir", run.uri());
+        TrainLocalCommand.putIfFinite(res, "initial_loss", s.initialLoss);
+        TrainLocalCommand.putIfFinite(res, "final_loss", s.finalLoss);
+        if (s.finalLossSteps > 0) res.put("final_loss_steps", s.finalLossSteps);
+        TrainLocalCommand.putIfFinite(res, "last_step_loss", s.lastStepLoss);
+        TrainLocalCommand.putIfFinite(res, "val_loss", s.valLoss);
+        out.println(JSON.writeValueAsString(res));
+        return 0;
     }
 
     /**

@@ -247,9 +247,13 @@ public final class ChunkTask extends AbstractFunction1<Iterator<Integer>, Iterat
             acc.lossSum.add(loss);
             if (ctx.partitionId() == 0) publishLive(step + 1, loss, trainer, sync, start, i + 1);
             if (ctx.partitionId() == 0 && ((step + 1) % Math.max(1, rc.logEvery()) == 0 || i == n - 1)) {
+                // the workers step in lockstep (the all-reduce), so the job's rate is rank 0's times the
+                // workers; the loss is rank 0's own (the chunk line has the mean over workers)
                 double secs = (System.nanoTime() - start) / 1e9;
-                log.printf("[rank 0] step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s/worker%n",
-                        step + 1, spec.totalSteps(), loss, trainer.lastLr(), (i + 1) * trainer.tokensPerStep() / secs);
+                double eta = secs / (i + 1) * (spec.totalSteps() - step - 1);
+                log.printf("[rank 0] step %d/%d  loss %.4f (rank 0's micro-batches)  lr %.2e  %,.0f tok/s (job)  ETA %s (chunk overhead not counted)%n",
+                        step + 1, spec.totalSteps(), loss, trainer.lastLr(),
+                        (i + 1) * trainer.tokensPerStep() * spec.worldSize() / secs, Trainer.formatDuration(eta));
             }
         }
         report.seconds = (System.nanoTime() - start) / 1e9;

@@ -46,7 +46,12 @@ public final class DistributedTraining {
 
     public static final class Result {
         public long steps;
-        public double initialLoss = Double.NaN, finalLoss = Double.NaN, valLoss = Double.NaN;
+        /**
+         * finalLoss: the mean over workers and over the last chunk's finalLossSteps steps (less noisy
+         * than one step); lastStepLoss: the mean over workers of the last step alone.
+         */
+        public double initialLoss = Double.NaN, finalLoss = Double.NaN, lastStepLoss = Double.NaN, valLoss = Double.NaN;
+        public long finalLossSteps;
         public double tokensPerSecond;
         public long tokens;
         public int chunks;
@@ -97,6 +102,7 @@ public final class DistributedTraining {
         double computeSeconds = 0, exposedSeconds = 0, standaloneSeconds = 0;
         long stepsRun = 0;
         int chunksRun = 0;
+        long runStartNanos = System.nanoTime(), firstStep = step;
         while (step < total) {
             long end = Math.min(total, step + plan.chunkSteps());
             ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, plan.workers(),
@@ -165,6 +171,10 @@ public final class DistributedTraining {
             report.refresh();   // report.html + loss.png, to watch the run; never fails it
             if (Double.isNaN(res.initialLoss) && step == 0) res.initialLoss = s.meanLosses[0];
             lastLoss = s.meanLosses[s.meanLosses.length - 1];
+            double chunkMeanLoss = mean(s.meanLosses);
+            res.finalLoss = chunkMeanLoss;
+            res.lastStepLoss = lastLoss;
+            res.finalLossSteps = s.meanLosses.length;
             lastTps = s.tokensPerSecond;
             tokens += s.tokens;
             computeSeconds += s.seconds;
@@ -176,17 +186,17 @@ public final class DistributedTraining {
             res.gpuAddresses = s.gpuAddresses;
             res.allReduceBytes += s.allReduceBytes;
             double exposedPerStep = s.exposedSeconds / Math.max(1, end - step);
-            progress.printf("chunk %d: steps %d-%d/%d  loss %.4f  val %.4f  %,.0f tok/s  all-reduce %.1f MB/step, %.0f ms exposed/step of %.0f ms standalone%s%n",
-                    chunk, step + 1, end, total, lastLoss, s.valLoss, s.tokensPerSecond,
-                    s.allReduceBytes / 1e6 / Math.max(1, end - step), 1e3 * exposedPerStep, 1e3 * s.standaloneSeconds,
-                    s.stageAttempt > 0 ? "  (stage attempt " + s.stageAttempt + ")" : "");
+            // ETA from the wall time of the chunks so far, Spark's scheduling and checkpoints included
+            double eta = (System.nanoTime() - runStartNanos) / 1e9 / (end - firstStep) * (total - end);
+            progress.println(chunkLine(chunk, step + 1, end, total, plan.workers(), chunkMeanLoss, lastLoss, s.valLoss,
+                    s.tokensPerSecond, eta, s.allReduceBytes / Math.max(1, end - step), exposedPerStep, s.standaloneSeconds)
+                    + (s.stageAttempt > 0 ? "  (stage attempt " + s.stageAttempt + ")" : ""));
             latest = Optional.of(s.checkpoint);
             step = end;
             chunk++;
             res.chunks++;
         }
         res.steps = step;
-        res.finalLoss = lastLoss;
         res.tokens = tokens;
         res.tokensPerSecond = computeSeconds > 0 ? tokens / computeSeconds : Double.NaN;
         if (standaloneSeconds > 0 && stepsRun > 0) {
@@ -196,6 +206,34 @@ public final class DistributedTraining {
         }
         if (Double.isNaN(res.initialLoss)) res.initialLoss = ChunkLog.initialLoss(metricsLines.toString());
         return res;
+    }
+
+    /**
+     * The progress line of one chunk. Losses are means over the workers (each worker trains on its
+     * own micro-batches): over the chunk's steps, and of its last step. tok/s counts every worker's
+     * tokens (the job's rate). The all-reduce figures: "exposed" is how long per step the training
+     * thread waited for the gradient all-reduce after its backward pass (the part not hidden behind
+     * compute; slowest worker); "standalone" is one all-reduce of the same gradient timed alone, with
+     * nothing else running (what it would cost without overlap).
+     */
+    static String chunkLine(int chunk, long firstStep, long lastStep, long total, int workers, double meanLoss, double lastStepLoss,
+                            double valLoss, double tokensPerSecond, double etaSeconds, long allReduceBytesPerStep,
+                            double exposedSecondsPerStep, double standaloneSeconds) {
+        String allReduce = workers == 1 ? "no all-reduce (1 worker)"
+                : String.format("all-reduce %.1f MB/step: waited %.0f ms/step after backward (exposed), %.0f ms alone (standalone)",
+                        allReduceBytesPerStep / 1e6, 1e3 * exposedSecondsPerStep, 1e3 * standaloneSeconds);
+        long steps = lastStep - firstStep + 1;
+        return String.format("chunk %d: steps %d-%d/%d  loss %.4f (mean of %d worker%s x %d step%s; last step %.4f)  %s  %,.0f tok/s (job)"
+                        + "  ETA %s  %s",
+                chunk, firstStep, lastStep, total, meanLoss, workers, workers == 1 ? "" : "s", steps, steps == 1 ? "" : "s", lastStepLoss,
+                Double.isFinite(valLoss) ? String.format("val %.4f", valLoss) : "no val (no held-out sequences)", tokensPerSecond,
+                io.lowrank.worker.train.Trainer.formatDuration(etaSeconds), allReduce);
+    }
+
+    private static double mean(double[] v) {
+        double sum = 0;
+        for (double x : v) sum += x;
+        return sum / v.length;
     }
 
     /**
@@ -245,7 +283,7 @@ public final class DistributedTraining {
         metricsLines.append(n.toString()).append('\n');
     }
 
-    static long stepOf(String checkpointUri) {
+    public static long stepOf(String checkpointUri) {
         String name = new org.apache.hadoop.fs.Path(checkpointUri).getName();
         OptionalLong s = CheckpointDir.parseStep(name);
         if (s.isEmpty()) throw new IllegalArgumentException("not a checkpoint directory name: " + checkpointUri);

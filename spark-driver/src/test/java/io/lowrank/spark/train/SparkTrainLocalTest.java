@@ -100,7 +100,7 @@ public class SparkTrainLocalTest {
                 "--keep-checkpoints", "1", "--corpus", corpus.toString(), "--run-dir", dist.toString()))));
         // the single process reads the dataset the Spark run prepared (run.json names it)
         String dataset = new ObjectMapper().readTree(dist.resolve("run.json").toFile()).get("data").asText();
-        capture(() -> assertEquals(0, Main.run(args("train", "--preset", "tiny", "--layer", "cola", "--steps", "6",
+        String singleOut = capture(() -> assertEquals(0, Main.run(args("train", "--preset", "tiny", "--layer", "cola", "--steps", "6",
                 "--batch", "4", "--threads", "1", "--tokens", Path.of(java.net.URI.create(dataset)).toString(),
                 "--run-dir", single.toString()))));
 
@@ -120,6 +120,20 @@ public class SparkTrainLocalTest {
             // float32 summation order only (see DataParallelEquivalenceTest); a wrong data split is ~1e-2 off
             assertTrue(rel < 3e-6, "step " + (i + 1) + ": 2 workers " + d.get(i) + " vs 1 process " + s.get(i) + " (rel " + rel + ")");
         }
+        // final_loss: the mean over workers (metrics.jsonl's losses) and over the last chunk's steps 4-6;
+        // last_step_loss: step 6 alone; the chunk line says what it averages
+        assertEquals((d.get(3) + d.get(4) + d.get(5)) / 3, r.get("final_loss").asDouble(), 1e-12, r.toString());
+        assertEquals(3, r.get("final_loss_steps").asInt());
+        assertEquals(d.get(5), r.get("last_step_loss").asDouble(), 1e-12);
+        assertTrue(distOut.contains("chunk 1: steps 4-6/6  loss " + String.format("%.4f", r.get("final_loss").asDouble())
+                + " (mean of 2 workers x 3 steps; last step " + String.format("%.4f", d.get(5)) + ")"), distOut);
+        // one process: final_loss is the mean of its last progress window (train.log_every steps)
+        JsonNode one = lastJson(singleOut);
+        int k = one.get("final_loss_steps").asInt();
+        assertTrue(k >= 1 && k <= 6, one.toString());
+        assertEquals(s.subList(6 - k, 6).stream().mapToDouble(Double::doubleValue).average().orElseThrow(),
+                one.get("final_loss").asDouble(), 1e-12, one.toString());
+        assertEquals(s.get(5), one.get("last_step_loss").asDouble(), 1e-12);
         assertTrue(r.get("allreduce_bytes").asLong() > 0);
         // both workers of both chunks joined their rings through the executor's one media driver
         assertEquals(1, ExecutorMediaDriver.launches() - driversBefore);

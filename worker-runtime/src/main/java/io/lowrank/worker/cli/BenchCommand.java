@@ -36,6 +36,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", description = "time training steps, sgemm, 2:4 spmm or the fused kernels (--suite)")
 public final class BenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Untimed and timed products of each shape in one run of the sgemm peak probe. */
+    static final int PROBE_WARMUP = 2, PROBE_REPS = 5;
 
     @Mixin
     BenchOptions options = new BenchOptions();
@@ -125,8 +127,11 @@ public final class BenchCommand implements Callable<Integer> {
             double flops = trainFlopsPerToken(mc, seqLen) * batch * seqLen;
             ObjectNode out = JSON.createObjectNode();
             out.put("layer", mc.layerType.id).put("backend", choice.kind.id());
-            if (choice.kind == BackendChoice.Kind.CPU) out.put("native_kernels", ((Nd4jCpuBackend) be).nativeFused());
-            else out.put("precision", choice.precision.id()).put("device", choice.device);
+            if (choice.kind == BackendChoice.Kind.CPU) {
+                out.put("native_kernels", ((Nd4jCpuBackend) be).nativeFused()).put("gemm_isa", SgemmProbe.isa(be));
+            } else {
+                out.put("precision", choice.precision.id()).put("device", choice.device).put("gemm_isa", SgemmProbe.isa(be));
+            }
             out.put("gemm", gemmName(choice, be))
                     .put("tokens_per_s", batch * seqLen / (median / 1000.0))
                     .put("step_ms_median", median)
@@ -198,12 +203,19 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 setups[l] = new Setup(rc, layers[l], batch, seqLen, steps, c);
             }
-            // sgemm peak of each product library the setups use, measured before and after the
-            // steps on its own backend (its allocations stay out of the models' counts)
-            java.util.Map<String, Double> peaks = new java.util.TreeMap<>();
+            // sgemm peak of each product library the setups use (SgemmProbe), measured before and
+            // after the steps on its own backend (its allocations stay out of the models' counts)
+            java.util.Map<String, SgemmProbe.Result> peaks = new java.util.TreeMap<>();
+            java.util.List<SgemmProbe.Shape> shapes = null;
             if (a.sgemmSize != null) {
-                for (Setup u : setups) peaks.putIfAbsent(gemmName(u.choice, u.be), Double.NaN);
-                for (String engine : peaks.keySet()) peaks.put(engine, sgemmGflops(a.sgemmSize, 5, peakChoice(choice, engine)));
+                java.util.List<ModelConfig> models = new java.util.ArrayList<>();
+                for (Setup u : setups) models.add(u.mc);
+                shapes = SgemmProbe.shapes(a.sgemmSize, models, setups[0].batch * setups[0].seqLen);
+                for (Setup u : setups) peaks.putIfAbsent(gemmName(u.choice, u.be), null);
+                for (String engine : peaks.keySet()) {
+                    peaks.put(engine, SgemmProbe.run(engine, peakChoice(choice, engine), threads, shapes, PROBE_WARMUP, PROBE_REPS));
+                    System.out.println("before the steps: " + peaks.get(engine).line());
+                }
             }
             for (int s = -warmup; s < steps; s++) {
                 for (Setup u : setups) {
@@ -217,7 +229,9 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             for (String engine : peaks.keySet()) {
-                peaks.put(engine, Math.max(peaks.get(engine), sgemmGflops(a.sgemmSize, 5, peakChoice(choice, engine))));
+                SgemmProbe.Result after = SgemmProbe.run(engine, peakChoice(choice, engine), threads, shapes, PROBE_WARMUP, PROBE_REPS);
+                System.out.println("after the steps: " + after.line());
+                peaks.put(engine, peaks.get(engine).max(after));
             }
             ObjectNode out;
             if (setups.length == 1) {
@@ -234,11 +248,17 @@ public final class BenchCommand implements Callable<Integer> {
                     .put("steps", steps).put("warmup", warmup);
             if (!peaks.isEmpty()) {
                 // the fraction is of the peak of the library the step's products ran in
-                out.put("sgemm_peak_gflops", java.util.Collections.max(peaks.values()));
-                for (java.util.Map.Entry<String, Double> e : peaks.entrySet()) out.put("sgemm_peak_gflops_" + e.getKey(), e.getValue());
+                double best = 0;
+                ObjectNode probe = out.putObject("sgemm_probe");
+                for (java.util.Map.Entry<String, SgemmProbe.Result> e : peaks.entrySet()) {
+                    best = Math.max(best, e.getValue().peak());
+                    out.put("sgemm_peak_gflops_" + e.getKey(), e.getValue().peak());
+                    probe.set(e.getKey(), e.getValue().toJson());
+                }
+                out.put("sgemm_peak_gflops", best);
                 for (Setup u : setups) {
                     ObjectNode r = setups.length == 1 ? out : (ObjectNode) out.get("results").get(u.layer);
-                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / peaks.get(gemmName(u.choice, u.be)));
+                    r.put("fraction_of_sgemm_peak", r.get("gflops_per_s").asDouble() / peaks.get(gemmName(u.choice, u.be)).peak());
                 }
             }
             System.out.println(JSON.writeValueAsString(out));
@@ -285,13 +305,6 @@ public final class BenchCommand implements Callable<Integer> {
         return engine.startsWith("cuda") ? bench : bench.withCpuKernels(null, engine);
     }
 
-    /** Median GFLOP/s of reps n x n x n products on a fresh backend of that choice (the machine's practical peak). */
-    static double sgemmGflops(int n, int reps, BackendChoice c) {
-        try (Backend be = Backends.open(c)) {
-            return sgemmGflops(be, n, reps);
-        }
-    }
-
     static double sgemmGflops(Backend be, int n, int reps) {
         Tensor x = be.allocate(n, n), y = be.allocate(n, n), z = be.allocate(n, n);
         SplittableRandom r = new SplittableRandom(1);
@@ -315,7 +328,7 @@ public final class BenchCommand implements Callable<Integer> {
         try (Backend be = Backends.open(c)) {
             ObjectNode out = JSON.createObjectNode();
             out.put("suite", "sgemm").put("size", n).put("threads", threads).put("backend", c.kind.id()).put("gemm", gemmName(c, be))
-                    .put("gflops_median", sgemmGflops(be, n, reps));
+                    .put("gemm_isa", SgemmProbe.isa(be)).put("gflops_median", sgemmGflops(be, n, reps));
             System.out.println(out);
         }
         return 0;

@@ -42,7 +42,7 @@ public final class BenchOptions {
     public int size;
 
     @Option(names = "--sgemm-size", paramLabel = "N",
-            description = "[train] also time N x N x N sgemms (the peak) and report the step's fraction of it (default: no probe)")
+            description = "[train] also probe the sgemm peak per gemm engine (best of warmed-up N x N x N and the step's own product shapes, same threads) and report the step's fraction of it (default: no probe)")
     public Integer sgemmSize;
 
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "2048", description = "[spmm24] rows (tokens) of the sparse operand (default: ${DEFAULT-VALUE})")

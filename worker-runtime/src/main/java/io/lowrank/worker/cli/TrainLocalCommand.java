@@ -15,6 +15,7 @@ import io.lowrank.worker.model.ModelConfig;
 import io.lowrank.worker.tensor.Backend;
 import io.lowrank.worker.tensor.Backends;
 import io.lowrank.worker.train.RunConfig;
+import io.lowrank.worker.train.RunSummary;
 import io.lowrank.worker.train.Trainer;
 
 import picocli.CommandLine.Command;
@@ -90,13 +91,14 @@ public final class TrainLocalCommand implements Callable<Integer> {
             resumeFrom = io.lowrank.worker.checkpoint.CheckpointManifest.latestVerified(runDir, System.err::println);
             if (resumeFrom.isEmpty()) throw new IllegalArgumentException("--resume " + runDir + ": no complete checkpoint (step-XXXXXXXX) in that run directory");
             JsonNode st = JsonFiles.readTree(resumeFrom.get().resolve(CheckpointDir.TRAINER_STATE_JSON));
-            rc = RunConfig.fromJson(st.get("run_config"), resumeFrom.get() + "/trainer_state.json");
+            rc = overrides.applyOnResume(RunConfig.fromJson(st.get("run_config"), resumeFrom.get() + "/trainer_state.json"), threads, System.out);
+            long done = st.get("step").asLong();
+            if (done >= rc.steps()) return finished(runDir, done, rc);
         } else {
             if (preset == null) throw new UsageException("train-local: --preset is required (or --resume RUN_DIR)");
-            rc = RunConfig.load(preset, layer);
             runDir = Path.of(runDirOption != null ? runDirOption : "runs/" + preset + "-" + (layer == null ? "full" : layer));
+            rc = overrides.apply(RunConfig.load(preset, layer), threads, System.out);
         }
-        rc = overrides.apply(rc, threads);
         TextTokenizer tok = Tokenizers.byName(rc.tokenizer());
         ModelConfig mc = rc.model(tok.vocabSize());
         // the backend first: a missing GPU stops the command before any data is tokenized or written
@@ -159,12 +161,36 @@ public final class TrainLocalCommand implements Callable<Integer> {
             Trainer.Result r = t.run(steps);
             ObjectNode out = JSON.createObjectNode();
             out.put("workers", 1).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
+                    .put("final_loss_steps", r.finalLossSteps).put("last_step_loss", r.lastStepLoss)
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("run_dir", runDir.toString())
                     .put("parameters", t.params().count()).put("layer", mc.layerType.id)
                     .put("backend", rc.backend() == null ? "cpu" : rc.backend());
+            if (!Double.isFinite(r.valLoss)) out.remove("val_loss");   // no held-out tokens: left out, not NaN
             System.out.println(JSON.writeValueAsString(out));
         }
         return 0;
+    }
+
+    /** --resume of a run that has trained all its steps: says so, and prints its numbers from metrics.jsonl. */
+    private static int finished(Path runDir, long done, RunConfig rc) throws IOException {
+        Path log = runDir.resolve("metrics.jsonl");
+        RunSummary s = RunSummary.of(Files.isRegularFile(log) ? Files.readString(log) : "", rc.logEvery());
+        System.out.println("run " + runDir + " is finished: it trained " + done + " of " + rc.steps() + " steps, nothing to do"
+                + " (--resume " + runDir + " --steps N with N > " + done + " extends it)");
+        ObjectNode out = JSON.createObjectNode();
+        out.put("workers", 1).put("steps", done).put("steps_run", 0).put("finished", true).put("run_dir", runDir.toString());
+        putIfFinite(out, "initial_loss", s.initialLoss);
+        putIfFinite(out, "final_loss", s.finalLoss);
+        if (s.finalLossSteps > 0) out.put("final_loss_steps", s.finalLossSteps);
+        putIfFinite(out, "last_step_loss", s.lastStepLoss);
+        putIfFinite(out, "val_loss", s.valLoss);
+        System.out.println(JSON.writeValueAsString(out));
+        return 0;
+    }
+
+    /** A number the log may lack is left out rather than printed as NaN. */
+    public static void putIfFinite(ObjectNode o, String key, double v) {
+        if (Double.isFinite(v)) o.put(key, v);
     }
 
     public static int[] readAll(List<Path> files, int vocab) throws IOException {

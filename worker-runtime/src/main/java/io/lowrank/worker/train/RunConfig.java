@@ -36,7 +36,7 @@ public final class RunConfig {
         MODEL_KEYS.put("only_lr_act", 'b');
         MODEL_KEYS.put("layer_type", 's');
         for (String k : new String[]{"seq_len", "batch_size", "grad_accum", "steps", "warmup_steps", "seed", "eval_every",
-                "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps", "max_skipped_steps"}) TRAIN_KEYS.put(k, 'i');
+                "eval_batches", "checkpoint_every", "log_every", "threads", "dense_warmup_steps", "max_skipped_steps", "decay_steps"}) TRAIN_KEYS.put(k, 'i');
         for (String k : new String[]{"lr", "min_lr_ratio", "weight_decay", "beta1", "beta2", "eps", "grad_clip", "bucket_mb"}) TRAIN_KEYS.put(k, 'd');
         TRAIN_KEYS.put("tokenizer", 's');
         TRAIN_KEYS.put("dtype", 's');
@@ -95,6 +95,22 @@ public final class RunConfig {
         if (t == LayerType.FULL) model.remove("rank");
         if (!t.colaParameters()) model.remove("only_lr_act");
         return new RunConfig(copy, source + " as " + t.id);
+    }
+
+    /**
+     * This run extended to newSteps optimizer steps (resume of a finished or running run with more
+     * steps). The cosine keeps the horizon it had (train.decay_steps stays at the old decay end) and
+     * the added steps run at its final learning rate, lr x min_lr_ratio: recomputing the cosine over
+     * the new total would jump the learning rate back up from its minimum at the old end (extending
+     * 400 steps to 800 at step 400 would multiply it by 5.8 on the tiny preset) and undo part of
+     * the decay's gain, whereas a constant tail continues exactly where the run stopped.
+     */
+    public RunConfig extendedTo(long newSteps) {
+        if (newSteps < steps()) {
+            throw new ConfigException("train.steps", newSteps + " is below the run's " + steps() + " steps: a run can be extended, not shortened");
+        }
+        if (newSteps == steps()) return this;
+        return with(Map.of("train.decay_steps", Long.toString(decaySteps()), "train.steps", Long.toString(newSteps)));
     }
 
     /** A copy with one field replaced: key is "model.x" or "train.x"; value parsed by the key's type. */
@@ -164,6 +180,9 @@ public final class RunConfig {
         positive("train.steps", steps());
         if (warmupSteps() < 0 || warmupSteps() >= steps()) {
             throw new ConfigException("train.warmup_steps", warmupSteps() + " must be in [0, steps=" + steps() + ")");
+        }
+        if (decaySteps() <= warmupSteps() || decaySteps() > steps()) {
+            throw new ConfigException("train.decay_steps", decaySteps() + " must be in (warmup_steps=" + warmupSteps() + ", steps=" + steps() + "]");
         }
         if (!(lr() > 0)) throw new ConfigException("train.lr", "must be > 0, got " + lr());
         if (seqLen() > integer("model", "max_position_embeddings", 0)) {
@@ -284,6 +303,11 @@ public final class RunConfig {
     public int gradAccum() { return (int) integer("train", "grad_accum", 1); }
     public long steps() { return integer("train", "steps", 1000); }
     public long warmupSteps() { return integer("train", "warmup_steps", 0); }
+    /**
+     * The step at which the cosine reaches lr x min_lr_ratio; the learning rate stays there until
+     * steps. Equal to steps unless the run was extended ({@link #extendedTo}).
+     */
+    public long decaySteps() { return integer("train", "decay_steps", steps()); }
     public double lr() { return number("train", "lr", 1e-3); }
     public double minLrRatio() { return number("train", "min_lr_ratio", 0.1); }
     public double weightDecay() { return number("train", "weight_decay", 0.01); }

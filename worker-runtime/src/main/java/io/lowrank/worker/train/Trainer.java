@@ -61,7 +61,12 @@ public final class Trainer implements AutoCloseable {
 
     public static final class Result {
         public long steps;
-        public double initialLoss, finalLoss, valLoss = Double.NaN, tokensPerSecond;
+        /**
+         * finalLoss: the mean training loss of the last finalLossSteps steps (the last progress
+         * window, train.log_every steps), less noisy than lastStepLoss, the loss of the last step alone.
+         */
+        public double initialLoss, finalLoss = Double.NaN, lastStepLoss = Double.NaN, valLoss = Double.NaN, tokensPerSecond;
+        public long finalLossSteps;
         public long tokens;
         public double seconds;
     }
@@ -82,7 +87,7 @@ public final class Trainer implements AutoCloseable {
         Initializer.initialize(params, mc, rc.seed());
         this.model = new LlamaModel(be, mc, params, batch, seqLen);
         this.opt = new AdamW(be, (int) params.count(), rc.beta1(), rc.beta2(), rc.eps(), rc.weightDecay());
-        this.schedule = new CosineSchedule(rc.lr(), rc.warmupSteps(), rc.steps(), rc.minLrRatio());
+        this.schedule = new CosineSchedule(rc.lr(), rc.warmupSteps(), rc.decaySteps(), rc.minLrRatio());
         this.windows = new int[batch * (seqLen + 1)];
         this.inputs = new int[batch * seqLen];
         this.targets = new int[batch * seqLen];
@@ -261,10 +266,14 @@ public final class Trainer implements AutoCloseable {
         long t0 = System.nanoTime(), startStep = step;
         double lastLoss = Double.NaN;
         long windowStart = System.nanoTime(), windowStep = step;
+        // the losses of the last log_every steps: the mean of the progress line's window and final_loss
+        double[] recent = new double[(int) Math.max(1, Math.min(rc.logEvery(), 1 << 20))];
+        long recentCount = 0;
         while (step < untilStep) {
             double loss = trainOneStep();
             double lr = lastLr, gradNorm = lastGradNorm;
             lastLoss = loss;
+            recent[(int) (recentCount++ % recent.length)] = loss;
             ObjectNode m = metrics.record("train");
             m.put("step", step).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
                     .put("tokens", step * tokensPerStep);
@@ -274,8 +283,10 @@ public final class Trainer implements AutoCloseable {
                 double tps = (step - windowStep) * tokensPerStep / secs;
                 double eta = (untilStep - step) * tokensPerStep / tps;
                 m.put("tokens_per_s", tps);
-                progress.printf("step %d/%d  loss %.4f  lr %.2e  grad_norm %.3f  %,.0f tok/s  ETA %s%n",
-                        step, untilStep, loss, lr, gradNorm, tps, formatDuration(eta));
+                int window = (int) (step - windowStep);
+                progress.printf("step %d/%d  loss %.4f (mean of steps %d-%d: %.4f)  lr %.2e  grad_norm %.3f  %,.0f tok/s  ETA %s%n",
+                        step, untilStep, loss, windowStep + 1, step, meanOfLast(recent, recentCount, window), lr, gradNorm, tps,
+                        formatDuration(eta));
                 windowStart = System.nanoTime();
                 windowStep = step;
             }
@@ -286,7 +297,9 @@ public final class Trainer implements AutoCloseable {
         double secs = (System.nanoTime() - t0) / 1e9;
         res.steps = step;
         res.initialLoss = initialLoss == null ? Double.NaN : initialLoss;
-        res.finalLoss = lastLoss;
+        res.lastStepLoss = lastLoss;
+        res.finalLossSteps = Math.min(recentCount, recent.length);
+        res.finalLoss = meanOfLast(recent, recentCount, (int) res.finalLossSteps);
         res.tokens = (step - startStep) * tokensPerStep;
         res.seconds = secs;
         res.tokensPerSecond = res.tokens / secs;
@@ -346,7 +359,16 @@ public final class Trainer implements AutoCloseable {
         return st;
     }
 
-    static String formatDuration(double seconds) {
+    /** Mean of the last n values written to the ring buffer (count values written in all); NaN for none. */
+    static double meanOfLast(double[] ring, long count, int n) {
+        n = (int) Math.min(n, Math.min(count, ring.length));
+        if (n <= 0) return Double.NaN;
+        double sum = 0;
+        for (int i = 1; i <= n; i++) sum += ring[(int) ((count - i) % ring.length)];
+        return sum / n;
+    }
+
+    public static String formatDuration(double seconds) {
         if (!Double.isFinite(seconds)) return "?";
         long s = Math.round(seconds);
         return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60) : String.format("%dm%02ds", s / 60, s % 60);
