@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
     lrt::Rng rng(seed);
     lrt::Report rep("global_norm", seed);
     const long long sizes[3] = {1000003, 517, 30011};
-    DevBuf<float> partial(3 * lr::NORM_SLICES);
+    DevBuf<double> partial(3 * lr::NORM_SLICES);
     DevBuf<double> out(2);
     std::vector<DevBuf<float>*> ts;
     double want = 0;
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
         lr::sum_partials(partial.p, 3 * lr::NORM_SLICES, out.p + run, 0);
     }
     std::vector<double> got = out.down();
-    rep.check("global sum of squares", std::fabs(got[0] - want) / want, 1e-6, "1000003+517+30011");
+    rep.check("global sum of squares", std::fabs(got[0] - want) / want, 1e-12, "1000003+517+30011");
     rep.check("deterministic (runs differ)", got[0] == got[1] ? 0.0 : 1.0, 0, "2 runs");
     for (auto* t : ts) delete t;
     if (bench_mode(argc, argv)) {

@@ -31,7 +31,7 @@ int main() {
 
     // global norm over three tensors of odd sizes (one smaller than the slice count)
     const long long sizes[3] = {100003, 517, 3001};
-    std::vector<float> partial(3 * lr::NORM_SLICES);
+    std::vector<double> partial(3 * lr::NORM_SLICES);
     double want = 0;
     for (int t = 0; t < 3; t++) {
         std::vector<float> x = rng.normals(sizes[t]);
@@ -40,7 +40,7 @@ int main() {
             partial[t * lr::NORM_SLICES + s] = lr::sumsq_slice(x.data(), sizes[t], s, lr::NORM_SLICES);
     }
     double got = lr::sum_partials(partial.data(), 3 * lr::NORM_SLICES);
-    rep.check("global sum of squares", std::fabs(got - want) / want, 1e-8, "100003+517+3001");
+    rep.check("global sum of squares", std::fabs(got - want) / want, 1e-12, "100003+517+3001");
     // dot product with the same slicing
     std::vector<float> a = rng.normals(20011), b = rng.normals(20011);
     double dwant = 0;
@@ -49,6 +49,6 @@ int main() {
     double dgot = lr::sum_partials(partial.data(), lr::NORM_SLICES);
     double dnorm = 0;  // |a| |b|: the scale of the rounding of a dot product that may cancel
     for (size_t i = 0; i < a.size(); i++) dnorm += std::fabs((double) a[i] * b[i]);
-    rep.check("dot (error / sum |a_i b_i|)", std::fabs(dgot - dwant) / dnorm, 1e-8, "20011");
+    rep.check("dot (error / sum |a_i b_i|)", std::fabs(dgot - dwant) / dnorm, 1e-12, "20011");
     return rep.finish();
 }

@@ -381,7 +381,7 @@ JNI_FN(jdouble, nCrossEntropy)(JNIEnv* env, jclass, jlong ctx, jlong logits, jin
 }
 
 static jdouble finish_partials(JNIEnv* env, LrcContext* c) {
-    lr::sum_partials(c->partials.as<float>(), lr::NORM_SLICES, c->result.as<double>(), c->compute);
+    lr::sum_partials(c->partials.as<double>(), lr::NORM_SLICES, c->result.as<double>(), c->compute);
     if (!launched(env, "reduction")) return 0.0;
     double out = 0.0;
     char msg[512];
@@ -391,17 +391,17 @@ static jdouble finish_partials(JNIEnv* env, LrcContext* c) {
 
 JNI_FN(jdouble, nSumOfSquares)(JNIEnv* env, jclass, jlong ctx, jlong x, jlong n) {
     LrcContext* c = ctx_of(ctx);
-    if (!ensured(env, c->partials, lr::NORM_SLICES * sizeof(float), "partials") || !ensured(env, c->result, sizeof(double), "result"))
+    if (!ensured(env, c->partials, lr::NORM_SLICES * sizeof(double), "partials") || !ensured(env, c->result, sizeof(double), "result"))
         return 0.0;
-    lr::sumsq_partials(dptr<float>(x), n, c->partials.as<float>(), c->compute);
+    lr::sumsq_partials(dptr<float>(x), n, c->partials.as<double>(), c->compute);
     return finish_partials(env, c);
 }
 
 JNI_FN(jdouble, nDot)(JNIEnv* env, jclass, jlong ctx, jlong a, jlong b, jlong n) {
     LrcContext* c = ctx_of(ctx);
-    if (!ensured(env, c->partials, lr::NORM_SLICES * sizeof(float), "partials") || !ensured(env, c->result, sizeof(double), "result"))
+    if (!ensured(env, c->partials, lr::NORM_SLICES * sizeof(double), "partials") || !ensured(env, c->result, sizeof(double), "result"))
         return 0.0;
-    lr::dot_partials(dptr<float>(a), dptr<float>(b), n, c->partials.as<float>(), c->compute);
+    lr::dot_partials(dptr<float>(a), dptr<float>(b), n, c->partials.as<double>(), c->compute);
     return finish_partials(env, c);
 }
 
