@@ -148,7 +148,9 @@ public final class SparkTrainCommand implements Callable<Integer> {
                 runJson.set("run_config", rc.toJson());
                 extended = true;
             }
-            Optional<String> latest = run.latestCheckpoint();
+            // the newest checkpoint that passes its checksums: a corrupt last one means the run is not finished
+            // (the resume below falls back to the one before and warns, naming the file)
+            Optional<String> latest = run.latestVerifiedCheckpoint(warning -> { });
             long done = latest.isPresent() ? DistributedTraining.stepOf(latest.get()) : 0;
             if (done >= rc.steps()) return finished(run, runJson, done, rc, out);
         } else {
