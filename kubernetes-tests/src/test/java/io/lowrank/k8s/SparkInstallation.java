@@ -20,6 +20,10 @@ final class SparkInstallation {
     static Path create(Path home) throws IOException {
         Path jars = home.resolve("jars");
         Files.createDirectories(jars);
+        // links of an earlier run (target/ outlives it) may name jars this classpath no longer wants
+        try (java.util.stream.Stream<Path> old = Files.list(jars)) {
+            for (Path p : (Iterable<Path>) old::iterator) Files.delete(p);
+        }
         Files.createDirectories(home.resolve("bin"));
         // the launcher looks for jars/ next to a RELEASE file, as in a binary distribution
         Files.writeString(home.resolve("RELEASE"), "Spark 4.2.0 (jars linked from the Maven test classpath)\n");
