@@ -18,16 +18,7 @@ int main(int argc, char** argv) {
     std::vector<float> q = rng.normals(m);
     DevBuf<float> dq(q), dc(cs), ds(sn);
     lr::rope(dq.p, dc.p, ds.p, rows, T, H, hd, false, 0);
-    std::vector<double> want(m);
-    for (long long r = 0; r < rows; r++)
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < half; i++) {
-                long long b0 = r * H * hd + h * hd;
-                int pos = (int) (r % T);
-                double c = cs[pos * half + i], s = sn[pos * half + i];
-                want[b0 + i] = q[b0 + i] * c - q[b0 + half + i] * s;
-                want[b0 + half + i] = q[b0 + i] * s + q[b0 + half + i] * c;
-            }
+    std::vector<double> want = ref::rope_forward(q, cs, sn, rows, T, H, hd);
     rep.check("rope forward", lrt::rel_err(dq.down(), want, m), 1e-6, "B3 T37 H5 hd22");
     lr::rope(dq.p, dc.p, ds.p, rows, T, H, hd, true, 0);
     rep.check("rope inverse(forward(x)) = x", lrt::rel_err(dq.down(), q, m), 1e-6, "B3 T37 H5 hd22");

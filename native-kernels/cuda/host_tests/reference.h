@@ -115,4 +115,21 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda,
         }
 }
 
+/** RoPE forward (rotate-half pairs) of x [rows, H * hd] in double; row r is at position r % T. */
+inline std::vector<double> rope_forward(const std::vector<float>& x, const std::vector<float>& cs, const std::vector<float>& sn,
+                                        long long rows, int T, int H, int hd) {
+    const int half = hd / 2;
+    std::vector<double> y(x.size());
+    for (long long r = 0; r < rows; r++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < half; i++) {
+                long long b0 = r * H * hd + h * hd;
+                int pos = (int) (r % T);
+                double c = cs[pos * half + i], s = sn[pos * half + i];
+                y[b0 + i] = x[b0 + i] * c - x[b0 + half + i] * s;
+                y[b0 + half + i] = x[b0 + i] * s + x[b0 + half + i] * c;
+            }
+    return y;
+}
+
 }  // namespace ref

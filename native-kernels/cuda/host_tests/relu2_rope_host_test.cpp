@@ -31,16 +31,7 @@ int main() {
         }
     std::vector<float> q = rng.normals(m), y = q;
     for (long long k = 0; k < rows * H * half; k++) lr::rope_apply_item(y.data(), cs.data(), sn.data(), k, T, H, hd, false);
-    std::vector<double> want(m);
-    for (long long r = 0; r < rows; r++)
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < half; i++) {
-                long long b0 = r * H * hd + h * hd;
-                int pos = (int) (r % T);
-                double c = cs[pos * half + i], s = sn[pos * half + i];
-                want[b0 + i] = q[b0 + i] * c - q[b0 + half + i] * s;
-                want[b0 + half + i] = q[b0 + i] * s + q[b0 + half + i] * c;
-            }
+    std::vector<double> want = ref::rope_forward(q, cs, sn, rows, T, H, hd);
     rep.check("rope forward", lrt::rel_err(y, want, m), 1e-6, "B3 T13 H5 hd18");
     for (long long k = 0; k < rows * H * half; k++) lr::rope_apply_item(y.data(), cs.data(), sn.data(), k, T, H, hd, true);
     rep.check("rope inverse(forward(x)) = x", lrt::rel_err(y, q, m), 1e-6, "B3 T13 H5 hd18");
