@@ -6,15 +6,10 @@ int main(int argc, char** argv) {
     uint64_t seed = lrt::fresh_seed();
     lrt::Rng rng(seed);
     lrt::Report rep("rope", seed);
-    const int B = 3, T = 37, H = 5, hd = 22, half = hd / 2;
+    const int B = 3, T = 37, H = 5, hd = 22;
     const long long rows = (long long) B * T, m = rows * H * hd;
-    std::vector<float> cs(T * half), sn(T * half);
-    for (int p = 0; p < T; p++)
-        for (int i = 0; i < half; i++) {
-            double ang = p * std::pow(10000.0, -2.0 * i / hd);
-            cs[p * half + i] = (float) std::cos(ang);
-            sn[p * half + i] = (float) std::sin(ang);
-        }
+    std::vector<float> cs, sn;
+    ref::rope_tables(T, hd, cs, sn);
     std::vector<float> q = rng.normals(m);
     DevBuf<float> dq(q), dc(cs), ds(sn);
     lr::rope(dq.p, dc.p, ds.p, rows, T, H, hd, false, 0);

@@ -115,6 +115,19 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda,
         }
 }
 
+/** RoPE tables cos/sin [T, hd/2] as RopeTable builds them: angle p * 10000^(-2i/hd), rounded to float. */
+inline void rope_tables(int T, int hd, std::vector<float>& cs, std::vector<float>& sn) {
+    const int half = hd / 2;
+    cs.assign((size_t) T * half, 0.0f);
+    sn.assign((size_t) T * half, 0.0f);
+    for (int p = 0; p < T; p++)
+        for (int i = 0; i < half; i++) {
+            double ang = p * std::pow(10000.0, -2.0 * i / hd);
+            cs[p * half + i] = (float) std::cos(ang);
+            sn[p * half + i] = (float) std::sin(ang);
+        }
+}
+
 /** RoPE forward (rotate-half pairs) of x [rows, H * hd] in double; row r is at position r % T. */
 inline std::vector<double> rope_forward(const std::vector<float>& x, const std::vector<float>& cs, const std::vector<float>& sn,
                                         long long rows, int T, int H, int hd) {

@@ -22,13 +22,8 @@ int main() {
 
     const int B = 3, T = 13, H = 5, hd = 18, half = hd / 2;
     const long long rows = (long long) B * T, m = rows * H * hd;
-    std::vector<float> cs(T * half), sn(T * half);
-    for (int p = 0; p < T; p++)
-        for (int i = 0; i < half; i++) {
-            double ang = p * std::pow(10000.0, -2.0 * i / hd);
-            cs[p * half + i] = (float) std::cos(ang);
-            sn[p * half + i] = (float) std::sin(ang);
-        }
+    std::vector<float> cs, sn;
+    ref::rope_tables(T, hd, cs, sn);
     std::vector<float> q = rng.normals(m), y = q;
     for (long long k = 0; k < rows * H * half; k++) lr::rope_apply_item(y.data(), cs.data(), sn.data(), k, T, H, hd, false);
     std::vector<double> want = ref::rope_forward(q, cs, sn, rows, T, H, hd);
