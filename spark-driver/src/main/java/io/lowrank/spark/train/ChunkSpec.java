@@ -1,5 +1,7 @@
 package io.lowrank.spark.train;
 
+import io.lowrank.worker.comm.RingSessionToken;
+
 import java.io.Serializable;
 import java.util.Map;
 
@@ -39,8 +41,6 @@ public record ChunkSpec(String runId, long runToken, int chunk, long startStep, 
 
     /** Session token of this chunk's ring on this stage attempt: frames of earlier attempts are rejected. */
     public long sessionToken(int stageAttempt) {
-        long h = runToken ^ (0x9E3779B97F4A7C15L * (chunk + 1)) ^ (0xC2B2AE3D27D4EB4FL * (stageAttempt + 1));
-        h ^= h >>> 31;
-        return h * 0xBF58476D1CE4E5B9L;
+        return RingSessionToken.forAttempt(runToken, chunk, stageAttempt);
     }
 }

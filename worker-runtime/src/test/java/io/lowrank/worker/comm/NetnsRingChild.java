@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
  * {@link NetnsRingTest}). Reduces the test's deterministic inputs ({@link #inputs}) in the test's
  * buckets ({@link #BUCKETS}, all in flight at once) and writes the result floats to a file; with
  * {@code --passes N} it repeats that (restoring its inputs) N times, printing {@code PASS k} after
- * each, so that a test can take a link down mid-run. A failure prints
+ * each, so that a test can take a link down mid-run. With {@code --await-rejected N} it first waits,
+ * before submitting anything (its agent thread polls the subscription meanwhile), until it has
+ * rejected N frames with a foreign session token (a retried attempt proving that a leftover of the
+ * failed one cannot feed it), and prints {@code REJECTED <count>} after its passes. A failure prints
  * {@code FAILED <ms since the last pass> <message>} and exits 3.
  */
 public final class NetnsRingChild {
@@ -25,7 +28,7 @@ public final class NetnsRingChild {
     }
 
     public static void main(String[] args) throws Exception {
-        int rank = -1, world = -1, passes = 1;
+        int rank = -1, world = -1, passes = 1, awaitRejected = 0;
         long token = 0, seed = 1, peerTimeoutMs = 10_000;
         List<String> endpoints = null;
         String out = null;
@@ -38,6 +41,7 @@ public final class NetnsRingChild {
                 case "--peer-timeout-ms" -> peerTimeoutMs = Long.parseLong(args[i + 1]);
                 case "--passes" -> passes = Integer.parseInt(args[i + 1]);
                 case "--out" -> out = args[i + 1];
+                case "--await-rejected" -> awaitRejected = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -49,6 +53,15 @@ public final class NetnsRingChild {
         long lastPass = System.nanoTime();
         AeronRingAllReduce ring = AeronRingAllReduce.launchWithEmbeddedDriver(config);
         try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (ring.rejectedFrameCount() < awaitRejected) {
+                if (System.nanoTime() > deadline) {
+                    throw new AllReduceException("rank " + rank + ": only " + ring.rejectedFrameCount() + " of the "
+                            + awaitRejected + " foreign-token frames it waits for arrived in 60 s");
+                }
+                if (ring.failure() != null) throw ring.failure();
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);   // the ring's own agent thread polls
+            }
             for (int pass = 1; pass <= passes; pass++) {
                 for (int i = 0; i < LENGTH; i++) data.put(i, mine.get(i));
                 int offset = 0;
@@ -61,6 +74,7 @@ public final class NetnsRingChild {
                 System.out.println("PASS " + pass);
                 System.out.flush();
             }
+            if (awaitRejected > 0) System.out.println("REJECTED " + ring.rejectedFrameCount());
             if (out != null) {
                 try (DataOutputStream o = new DataOutputStream(new BufferedOutputStream(new FileOutputStream(out)))) {
                     for (int i = 0; i < LENGTH; i++) o.writeInt(Float.floatToRawIntBits(data.get(i)));

@@ -63,7 +63,7 @@ class NetnsRingTest {
         Child proxy = startProxy(0.01, 5, 3);
         List<Child> ranks = new ArrayList<>();
         for (int r = 0; r < WORLD; r++) {
-            ranks.add(startRank(r, seed, 3, 20_000, tmp.resolve("rank" + r + ".bin")));
+            ranks.add(startRank(r, 77, seed, 3, 20_000, tmp.resolve("rank" + r + ".bin")));
         }
         for (Child c : ranks) c.awaitLine("DONE", 150);
         for (Child c : ranks) c.process.getOutputStream().close();   // every rank is done: they may close their rings
@@ -80,25 +80,19 @@ class NetnsRingTest {
         System.err.println("fault proxy: " + stats);
 
         float[] twin = inProcessTwin(seed);
-        for (int r = 0; r < WORLD; r++) {
-            float[] got = readFloats(tmp.resolve("rank" + r + ".bin"));
-            assertEquals(twin.length, got.length);
-            for (int i = 0; i < twin.length; i++) {
-                if (Float.floatToRawIntBits(twin[i]) != Float.floatToRawIntBits(got[i])) {
-                    throw new AssertionError("rank " + r + " element " + i + ": " + got[i] + " over the faulty network, "
-                            + twin[i] + " in process");
-                }
-            }
-        }
+        for (int r = 0; r < WORLD; r++) assertBitwiseEqual(twin, readFloats(tmp.resolve("rank" + r + ".bin")), "rank " + r);
     }
 
     @Test
-    @Timeout(180)
-    void aLinkTakenDownMidRunFailsEveryWorkerWithinThePeerTimeoutNamingThePeer(@TempDir Path tmp) throws Exception {
-        long peerTimeoutMs = 2000;
+    @Timeout(240)
+    void aLinkTakenDownMidRunFailsEveryWorkerNamingThePeerAndTheRetriedAttemptCompletesWhenItReturns(@TempDir Path tmp) throws Exception {
+        long peerTimeoutMs = 2000, seed = 5, runToken = ThreadLocalRandom.current().nextLong();
+        int chunk = 3;
+        long failedToken = RingSessionToken.forAttempt(runToken, chunk, 0);
+        long retryToken = RingSessionToken.forAttempt(runToken, chunk, 1);   // the retried stage attempt (WorkerRing)
         startProxy(0, 0, 0);
         List<Child> ranks = new ArrayList<>();
-        for (int r = 0; r < WORLD; r++) ranks.add(startRank(r, 5, 1_000_000, peerTimeoutMs, null));
+        for (int r = 0; r < WORLD; r++) ranks.add(startRank(r, failedToken, seed, 1_000_000, peerTimeoutMs, null));
         for (Child c : ranks) c.awaitLine("PASS 3", 120);
         long down = System.nanoTime();
         hosts.setLink(1, false);   // rank 1's host loses its link, in the middle of the passes
@@ -118,6 +112,35 @@ class NetnsRingTest {
             assertTrue(failure.contains(expected) && failure.contains(":" + (r == 0 ? PROXY_PORT : "")), "rank " + r + ": " + failure);
             System.err.printf("link down: rank %d failed after %.2f s: %s%n", r, seconds, failure.substring(0, Math.min(160, failure.length())));
         }
+
+        // The link returns and the chunk is retried: a new stage attempt, hence a new session token, on the same
+        // hosts and (the worst case for stale frames) the same ports and proxy links. A leftover of the failed
+        // attempt on host 1 keeps sending rank 1's frames of that attempt into the same link to rank 2; they are
+        // well-formed and differ from the retry's only in their token. Rank 2 waits until it has rejected some
+        // before it starts, so the check cannot pass by the leftover arriving too late.
+        hosts.setLink(1, true);
+        List<String> staleEndpoints = endpointsSeenBy(1);
+        staleEndpoints.set(1, NetnsHosts.address(1) + ":" + (RANK_PORT + 10));   // its own port: the retry's rank 1 holds 40101
+        Child stale = start(NetnsHosts.inNamespace(hosts.host(1), rankCommand(1, staleEndpoints, failedToken, seed, 1, 120_000, null)));
+        long retryStart = System.nanoTime();
+        List<Child> retry = new ArrayList<>();
+        for (int r = 0; r < WORLD; r++) {
+            List<String> extra = r == 2 ? List.of("--await-rejected", "1") : List.of();
+            retry.add(start(NetnsHosts.inNamespace(hosts.host(r),
+                    rankCommand(r, endpointsSeenBy(r), retryToken, seed, 1, 10_000, tmp.resolve("retry" + r + ".bin"), extra))));
+        }
+        for (Child c : retry) c.awaitLine("DONE", 120);
+        for (Child c : retry) c.process.getOutputStream().close();
+        for (Child c : retry) c.awaitExit(30);
+        for (int r = 0; r < WORLD; r++) assertEquals(0, retry.get(r).process.exitValue(), "retried rank " + r + ": " + retry.get(r).lines);
+        assertTrue(stale.process.isAlive(), "the failed attempt's leftover must still be sending during the retry: " + stale.lines);
+        long rejected = Long.parseLong(retry.get(2).lines.stream().filter(l -> l.startsWith("REJECTED ")).findFirst()
+                .orElseThrow(() -> new AssertionError(retry.get(2).lines.toString())).substring("REJECTED ".length()));
+        assertTrue(rejected >= 1, "rank 2 rejected " + rejected + " frames of the failed attempt");
+        float[] twin = inProcessTwin(seed);
+        for (int r = 0; r < WORLD; r++) assertBitwiseEqual(twin, readFloats(tmp.resolve("retry" + r + ".bin")), "retried rank " + r);
+        System.err.printf("retry: completed in %.2f s after the link returned, rank 2 rejected %d frames of the failed attempt%n",
+                (System.nanoTime() - retryStart) / 1e9, rejected);
     }
 
     /** The same inputs and buckets through the in-process twin: the reference every rank must match bit for bit. */
@@ -160,15 +183,39 @@ class NetnsRingTest {
     }
 
     /** Rank r subscribes on its own address and publishes to the proxy on its link, which relays to rank r+1. */
-    private Child startRank(int r, long seed, int passes, long peerTimeoutMs, Path out) throws Exception {
+    private Child startRank(int r, long token, long seed, int passes, long peerTimeoutMs, Path out) throws Exception {
+        return start(NetnsHosts.inNamespace(hosts.host(r), rankCommand(r, endpointsSeenBy(r), token, seed, passes, peerTimeoutMs, out)));
+    }
+
+    /** Every rank's endpoint as rank r sees it: its right neighbour is the proxy on r's link. */
+    private static List<String> endpointsSeenBy(int r) {
         List<String> endpoints = new ArrayList<>();
         for (int k = 0; k < WORLD; k++) endpoints.add(NetnsHosts.address(k) + ":" + (RANK_PORT + k));
         endpoints.set((r + 1) % WORLD, NetnsHosts.gateway(r) + ":" + (PROXY_PORT + r));
+        return endpoints;
+    }
+
+    private static List<String> rankCommand(int r, List<String> endpoints, long token, long seed, int passes, long peerTimeoutMs, Path out,
+                                            List<String> extra) {
         List<String> cmd = java(NetnsRingChild.class);
-        cmd.addAll(List.of("--rank", Integer.toString(r), "--endpoints", String.join(",", endpoints), "--token", "77",
+        cmd.addAll(List.of("--rank", Integer.toString(r), "--endpoints", String.join(",", endpoints), "--token", Long.toString(token),
                 "--seed", Long.toString(seed), "--passes", Integer.toString(passes), "--peer-timeout-ms", Long.toString(peerTimeoutMs)));
         if (out != null) cmd.addAll(List.of("--out", out.toString()));
-        return start(NetnsHosts.inNamespace(hosts.host(r), cmd));
+        cmd.addAll(extra);
+        return cmd;
+    }
+
+    private static List<String> rankCommand(int r, List<String> endpoints, long token, long seed, int passes, long peerTimeoutMs, Path out) {
+        return rankCommand(r, endpoints, token, seed, passes, peerTimeoutMs, out, List.of());
+    }
+
+    private static void assertBitwiseEqual(float[] twin, float[] got, String who) {
+        assertEquals(twin.length, got.length, who);
+        for (int i = 0; i < twin.length; i++) {
+            if (Float.floatToRawIntBits(twin[i]) != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError(who + " element " + i + ": " + got[i] + " over the network, " + twin[i] + " in process");
+            }
+        }
     }
 
     private static List<String> java(Class<?> main) {
