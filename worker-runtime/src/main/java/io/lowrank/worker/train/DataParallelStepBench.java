@@ -40,7 +40,8 @@ import java.util.zip.CRC32;
  * {@code step_s} (trainOneStep), {@code exposed_s} (the trainer's wait for the all-reduce after its
  * backward pass), {@code compute_s} = step_s - exposed_s, {@code standalone_s}, and
  * {@code hidden_fraction} = 1 - exposed_s / standalone_s (as DistributedTraining reports it), the
- * loss and its raw bits. At the end {@code RESULT {json}} with the gradient bytes and a digest of the
+ * loss and its raw bits. With {@code --bucket-mb 0.5,25} the bucket sizes take turns, step by step
+ * (an A/B comparison under the same machine load). At the end {@code RESULT {json}} with the gradient bytes and a digest of the
  * weights (equal on every rank, and equal to an in-process run of the same ranks: see
  * {@link #weightsDigest}).
  *
@@ -49,7 +50,7 @@ import java.util.zip.CRC32;
  * {@code <done-dir>/rank-<r>.done}.
  *
  * <pre>java ... DataParallelStepBench --rank 0 --endpoints 10.0.0.2:40100,10.0.1.2:40100 --token 7
- *     --preset study-s --layer full --vocab 257 --set train.batch_size=2 --steps 8 --done-dir /tmp/x</pre>
+ *     --preset study-s --layer full --vocab 257 --set train.batch_size=2 --bucket-mb 0.5,25 --steps 8 --done-dir /tmp/x</pre>
  */
 public final class DataParallelStepBench {
     private DataParallelStepBench() {}
@@ -89,10 +90,16 @@ public final class DataParallelStepBench {
         try (Backend be = new Nd4jCpuBackend(DType.F32, rc.threads());
              Trainer trainer = new Trainer(be, rc, mc, new TokenCursor(List.of(data), rank, world), null, null, new PrintStream(new ByteArrayOutputStream()));
              AeronRingAllReduce ring = AeronRingAllReduce.launchWithEmbeddedDriver(ringConfig)) {
-            GradientSync sync = new GradientSync(ring, trainer.params().grads(), rc.bucketMb());
-            trainer.setGradientSync(sync);
+            // several bucket sizes take turns step by step, so that they meet the same machine load (A/B in one run)
+            String[] bucketList = o.getOrDefault("bucket-mb", Double.toString(rc.bucketMb())).split(",");
+            GradientSync[] syncs = new GradientSync[bucketList.length];
+            for (int k = 0; k < syncs.length; k++) {
+                syncs[k] = new GradientSync(ring, trainer.params().grads(), Double.parseDouble(bucketList[k]));
+            }
             long bytesPerStep = 0;
             for (int s = 0; s < steps; s++) {
+                GradientSync sync = syncs[s % syncs.length];
+                trainer.setGradientSync(sync);
                 ring.allReduceSum(meet, 0, 1);
                 long exposedBefore = sync.exposedNanos(), bytesBefore = sync.bytes(), bucketsBefore = sync.buckets();
                 long t0 = System.nanoTime();
@@ -104,15 +111,15 @@ public final class DataParallelStepBench {
                 ring.allReduceSum(meet, 0, 1);
                 double standalone = sync.timeStandaloneAllReduce();
                 System.out.printf(Locale.ROOT, "STEP {\"rank\":%d,\"step\":%d,\"step_s\":%.6f,\"compute_s\":%.6f,\"exposed_s\":%.6f,"
-                                + "\"standalone_s\":%.6f,\"hidden_fraction\":%.4f,\"buckets\":%d,\"loss\":%.9f,\"loss_bits\":\"%016x\"}%n",
-                        rank, s, stepSeconds, stepSeconds - exposed, exposed, standalone, 1 - exposed / standalone, buckets, loss,
+                                + "\"standalone_s\":%.6f,\"hidden_fraction\":%.4f,\"bucket_mb\":%s,\"buckets\":%d,\"loss\":%.9f,\"loss_bits\":\"%016x\"}%n",
+                        rank, s, stepSeconds, stepSeconds - exposed, exposed, standalone, 1 - exposed / standalone, bucketList[s % syncs.length].trim(), buckets, loss,
                         Double.doubleToRawLongBits(loss));
                 System.out.flush();
             }
             // the standalone all-reduces overwrote the last step's gradients, not the weights
-            System.out.printf(Locale.ROOT, "RESULT {\"rank\":%d,\"params\":%d,\"grad_bytes\":%d,\"bucket_mb\":%s,\"batch\":%d,\"seq_len\":%d,"
+            System.out.printf(Locale.ROOT, "RESULT {\"rank\":%d,\"params\":%d,\"grad_bytes\":%d,\"batch\":%d,\"seq_len\":%d,"
                             + "\"threads\":%d,\"weights_crc32\":\"%08x\",\"rejected_frames\":%d}%n",
-                    rank, trainer.params().count(), bytesPerStep, rc.bucketMb(), rc.batchSize(), rc.seqLen(), rc.threads(),
+                    rank, trainer.params().count(), bytesPerStep, rc.batchSize(), rc.seqLen(), rc.threads(),
                     weightsDigest(trainer), ring.rejectedFrameCount());
             System.out.flush();
             awaitEveryRank(doneDir, rank, world);
