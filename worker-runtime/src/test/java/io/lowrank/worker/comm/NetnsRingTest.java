@@ -29,7 +29,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The Aeron ring across real network interfaces: one network namespace per worker host, veth
  * links to a router namespace, one JVM per rank ({@code ip netns exec}), every ring link through a
  * UDP fault proxy in the router namespace ({@link UdpFaultProxy}; this kernel has no netem).
- * Needs root and iproute2 (CI runs as root); elsewhere the tests are skipped saying why.
+ * Loss, delay and reordering leave the sums bitwise those of the in-process twin; a link cut fails
+ * every rank within the peer timeout, and when the link returns a retried attempt (the next stage
+ * attempt's session token, as {@code WorkerRing} builds it) completes on the same hosts and ports
+ * while rejecting the failed attempt's frames. Needs root and iproute2 (CI runs as root); elsewhere
+ * the tests are skipped saying why.
  */
 class NetnsRingTest {
     private static final int WORLD = 3, RANK_PORT = 40100, PROXY_PORT = 40200;
