@@ -116,7 +116,9 @@ public final class DistributedTraining {
             List<ChunkReport> reports;
             try {
                 reports = runChunk(spec);
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // not only RuntimeException: a job Spark gave up on (stage aborted, job cancelled) ends in a
+                // SparkException, a checked exception that collect() throws undeclared
                 consecutiveFailures++;
                 res.chunkRetries++;
                 if (consecutiveFailures > plan.maxChunkRetries()) {
