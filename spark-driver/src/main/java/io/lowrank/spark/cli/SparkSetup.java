@@ -32,7 +32,14 @@ public final class SparkSetup {
      *                       unless spark-submit or the deploy scripts asked for more (their discovery script tells Spark the addresses)
      */
     public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS, int gpusPerTask) {
+        return session(appName, master, threadsPerTask, barrierTimeoutS, gpusPerTask, java.util.Map.of());
+    }
+
+    /** As above, with {@code defaults} applied first (they win over this class's own defaults, spark-submit's settings win over both). */
+    public static SparkSession session(String appName, String master, int threadsPerTask, long barrierTimeoutS, int gpusPerTask,
+                                       java.util.Map<String, String> defaults) {
         SparkConf conf = baseConf(appName, master);
+        defaults.forEach(conf::setIfMissing);
         if (gpusPerTask > 0) {
             conf.setIfMissing("spark.task.resource.gpu.amount", Integer.toString(gpusPerTask));
             conf.setIfMissing("spark.executor.resource.gpu.amount", Integer.toString(gpusPerTask));

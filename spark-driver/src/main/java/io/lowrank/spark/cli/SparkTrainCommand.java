@@ -9,6 +9,9 @@ import io.lowrank.spark.prepare.PrepareResult;
 import io.lowrank.spark.prepare.PreparedDataset;
 import io.lowrank.spark.train.DistributedTraining;
 import io.lowrank.spark.train.ElasticPlan;
+import io.lowrank.spark.train.ElasticRange;
+import io.lowrank.spark.train.ElasticWorld;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lowrank.worker.cli.Cli;
 import io.lowrank.worker.cli.TrainLocalCommand;
 import io.lowrank.worker.cli.TrainOverrides;
@@ -57,6 +60,18 @@ public final class SparkTrainCommand implements Callable<Integer> {
 
     @Option(names = "--workers", paramLabel = "W", description = "data-parallel workers, one Spark task each; with --resume: continue on W workers, same global batch, data re-sharded (default: 1, or the run's)")
     Integer workers;
+
+    @Option(names = "--elastic", paramLabel = "MIN..MAX",
+            description = "let the driver shrink to the executors available (down to MIN workers) and grow back (up to MAX) between chunks, same global batch; off turns it off on --resume (default: off, or the run's)")
+    String elasticOption;
+
+    @Option(names = "--elastic-wait-s", paramLabel = "S", defaultValue = "300",
+            description = "with --elastic: seconds to wait for executors when no world size in the range can run, then fail (default: ${DEFAULT-VALUE})")
+    int elasticWaitS;
+
+    @Option(names = "--elastic-grace-s", paramLabel = "S", defaultValue = "15",
+            description = "with --elastic: seconds the barrier slots may stay below the workers before the run shrinks (default: ${DEFAULT-VALUE})")
+    int elasticGraceS;
 
     @Option(names = "--run-dir", paramLabel = "URI", description = "run directory on any Hadoop file system: run.json, checkpoints, metrics (default: runs/PRESET-LAYER)")
     String runDirOption;
@@ -161,11 +176,15 @@ public final class SparkTrainCommand implements Callable<Integer> {
             runJson = JSON.createObjectNode();
             runJson.put("run_id", UUID.randomUUID().toString().substring(0, 8));
             runJson.put("run_token", new SecureRandom().nextLong());
-            runJson.put("workers", workers != null ? workers : 1);
+            ElasticRange range = elasticOption == null || elasticOption.equals("off") ? null : parseElastic(elasticOption);
+            if (range != null && workers != null && !range.contains(workers)) {
+                throw new UsageException("train: --workers " + workers + " is outside --elastic " + range + "; choose W in " + range + " or leave --workers out (then " + range.max() + ")");
+            }
+            runJson.put("workers", workers != null ? workers : range != null ? range.max() : 1);
             runJson.put("chunk_steps", chunkSteps != null ? chunkSteps : Math.max(1, Math.min(100, rc.steps() / 4)));
             runJson.set("run_config", rc.toJson());
         }
-        boolean elastic = false;
+        boolean replannedOnResume = false;
         if (resume && (workers != null || overrides.batch != null)) {
             RunConfig replanned;
             try {
@@ -173,11 +192,16 @@ public final class SparkTrainCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-            elastic = replanned != rc;
+            replannedOnResume = replanned != rc;
             rc = replanned;
         }
         int workers = runJson.get("workers").asInt();
         if (workers < 1) throw new UsageException("train: --workers must be >= 1, got " + workers);
+        boolean elasticChanged = elasticOption != null && resume;
+        ElasticWorld.Settings elastic = elasticSettings(runJson, rc, resume);
+        if (elasticWaitS < 0 || elasticGraceS < 0) {
+            throw new UsageException("train: --elastic-wait-s and --elastic-grace-s must be >= 0, got " + elasticWaitS + " and " + elasticGraceS);
+        }
         if (!failKind.equals("halt") && !failKind.equals("nonfinite")) {
             throw new UsageException("train: --fail-kind must be halt or nonfinite, got " + failKind);
         }
@@ -187,7 +211,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
         int slots = SparkSetup.localSlots(master);
         int threads = this.threads != null ? this.threads
                 : slots > 0 ? Math.max(1, slots / workers) : Math.max(1, rc.threads());
-        if (slots > 0 && slots < workers * threads) {
+        if (slots > 0 && slots < workers * threads && elastic == null) {
             throw new UsageException("train: " + workers + " workers x " + threads + " threads need " + workers * threads
                     + " task slots but --master " + master + " has " + slots + "; use --master local[" + workers * threads + "] or fewer workers/threads");
         }
@@ -200,7 +224,13 @@ public final class SparkTrainCommand implements Callable<Integer> {
         if (gpus > 0 && slots > 0) {
             out.println("note: a local master schedules no GPUs; worker r uses CUDA device r (--master local-cluster, standalone, YARN or Kubernetes assign them)");
         }
-        SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS, slots > 0 ? 0 : gpus);
+        // --elastic: the driver waits for enough slots itself before it submits a chunk, so a barrier job that
+        // still meets too few (an executor lost in between) should fail within seconds and go through the
+        // retry path with a re-planned world size, not wait minutes for the slot check's retries
+        java.util.Map<String, String> sparkDefaults = elastic == null ? java.util.Map.of() : java.util.Map.of(
+                "spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s",
+                "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "3");
+        SparkSession spark = SparkSetup.session("lowrank train " + runDirUri, master, threads, barrierTimeoutS, slots > 0 ? 0 : gpus, sparkDefaults);
         try {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             out.println(SparkSetup.urls(spark.sparkContext()).map(SparkSetup.Urls::line)
@@ -211,7 +241,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
             PreparedDataset data;
             if (resume) {
                 data = PreparedDataset.open(conf, runJson.path("data").asText());
-                if (elastic || extended) run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
+                if (replannedOnResume || extended || elasticChanged) run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
             } else {
                 data = resolveData(spark, rc, run, conf, out);
                 runJson.put("data", data.uri());
@@ -227,17 +257,23 @@ public final class SparkTrainCommand implements Callable<Integer> {
             }
             DistributedTraining.Plan plan = new DistributedTraining.Plan(runJson.get("run_id").asText(), runJson.get("run_token").asLong(),
                     rc, workers, threads, runJson.get("chunk_steps").asLong(), maxChunkRetries,
-                    keepCheckpoints, 1000L * peerTimeoutS, data, failAtStep, failRank, failKind);
+                    keepCheckpoints, 1000L * peerTimeoutS, data, failAtStep, failRank, failKind, elastic);
+            if (elastic != null) {
+                long global = ElasticPlan.globalBatch(workers, rc);
+                out.printf("elastic %s: world sizes that keep the global batch of %d sequences: %s (micro-batch at most %d); "
+                                + "waits up to %d s for executors, shrinks after %d s without the slots%n",
+                        elastic.range(), global, elastic.range().feasible(global), elastic.maxMicroBatch(), elasticWaitS, elasticGraceS);
+            }
             out.printf("run %s | %s | %d workers x %d threads | batch %d x seq %d x accum %d per worker | chunks of %d steps | data %s | Spark %s, app %s%n",
                     run.uri(), rc.model(data.vocabSize()), workers, threads, rc.batchSize(), rc.seqLen(), rc.gradAccum(),
                     plan.chunkSteps(), data.uri(), spark.version(), spark.sparkContext().applicationId());
             DistributedTraining.Result r = new DistributedTraining(jsc, run, plan, out).run();
             ObjectNode res = JSON.createObjectNode();
-            res.put("workers", workers).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
+            res.put("workers", r.workers).put("steps", r.steps).put("initial_loss", r.initialLoss).put("final_loss", r.finalLoss)
                     .put("final_loss_steps", r.finalLossSteps).put("last_step_loss", r.lastStepLoss)
                     .put("val_loss", r.valLoss).put("tokens_per_s", r.tokensPerSecond).put("app_id", spark.sparkContext().applicationId())
                     .put("run_dir", run.uri()).put("chunks", r.chunks).put("chunk_retries", r.chunkRetries)
-                    .put("skipped_steps", r.skippedSteps)
+                    .put("skipped_steps", r.skippedSteps).put("elastic_changes", r.elasticChanges)
                     .put("allreduce_bytes", r.allReduceBytes)
                     .put("layer", rc.model(data.vocabSize()).layerType.id).put("backend", backend.kind.id());
             if (r.gpuAddresses != null) res.putPOJO("gpu_addresses", r.gpuAddresses);
@@ -251,6 +287,46 @@ public final class SparkTrainCommand implements Callable<Integer> {
         } finally {
             spark.stop();
         }
+    }
+
+    private static ElasticRange parseElastic(String value) {
+        try {
+            return ElasticRange.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("train: " + e.getMessage());
+        }
+    }
+
+    /**
+     * --elastic of this application (or the run's, kept in run.json's "elastic" so that a later
+     * --resume keeps it unless told otherwise; --elastic off removes it), or null. The largest
+     * micro-batch a re-plan may choose is the run's when elastic training was turned on, or a
+     * --batch given now: it is known to fit in memory.
+     */
+    private ElasticWorld.Settings elasticSettings(ObjectNode runJson, RunConfig rc, boolean resume) {
+        ElasticRange range;
+        int maxBatch = rc.batchSize();
+        if (elasticOption != null) {
+            if (elasticOption.equals("off")) {
+                runJson.remove("elastic");
+                return null;
+            }
+            range = parseElastic(elasticOption);
+            if (resume && this.workers != null && !range.contains(this.workers)) {
+                throw new UsageException("train: --workers " + this.workers + " is outside --elastic " + range + "; choose W in " + range);
+            }
+            JsonNode old = runJson.path("elastic");
+            if (overrides.batch == null && old.has("max_micro_batch")) maxBatch = Math.max(maxBatch, old.get("max_micro_batch").asInt());
+        } else if (runJson.has("elastic")) {
+            JsonNode e = runJson.get("elastic");
+            range = new ElasticRange(e.get("min").asInt(), e.get("max").asInt());
+            maxBatch = overrides.batch != null ? rc.batchSize() : e.path("max_micro_batch").asInt(rc.batchSize());
+        } else {
+            return null;
+        }
+        ObjectNode e = runJson.putObject("elastic");
+        e.put("min", range.min()).put("max", range.max()).put("max_micro_batch", maxBatch);
+        return new ElasticWorld.Settings(range, maxBatch, 1000L * elasticWaitS, 1000L * elasticGraceS);
     }
 
     /** --resume of a run that has trained all its steps: says so, and prints its numbers from metrics.jsonl (no Spark needed). */

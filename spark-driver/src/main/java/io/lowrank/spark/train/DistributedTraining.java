@@ -38,14 +38,29 @@ import java.util.stream.IntStream;
 public final class DistributedTraining {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What the run needs beyond the model/train config. */
+    /**
+     * What the run needs beyond the model/train config.
+     *
+     * @param elastic --elastic: the world size may change between chunks (null: it stays {@code workers})
+     */
     public record Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
                        int maxChunkRetries, int keepCheckpoints, long peerTimeoutMs, PreparedDataset data, long failAtStep,
-                       int failRank, String failKind) {
+                       int failRank, String failKind, ElasticWorld.Settings elastic) {
+        /** A run of a fixed world size. */
+        public Plan(String runId, long runToken, RunConfig config, int workers, int threadsPerWorker, long chunkSteps,
+                    int maxChunkRetries, int keepCheckpoints, long peerTimeoutMs, PreparedDataset data, long failAtStep,
+                    int failRank, String failKind) {
+            this(runId, runToken, config, workers, threadsPerWorker, chunkSteps, maxChunkRetries, keepCheckpoints, peerTimeoutMs,
+                    data, failAtStep, failRank, failKind, null);
+        }
     }
 
     public static final class Result {
         public long steps;
+        /** the world size of the last chunk (with --elastic it may differ from the plan's) */
+        public int workers;
+        /** world-size changes made by --elastic in this application */
+        public int elasticChanges;
         /**
          * finalLoss: the mean over workers and over the last chunk's finalLossSteps steps (less noisy
          * than one step); lastStepLoss: the mean over workers of the last step alone.
@@ -75,6 +90,10 @@ public final class DistributedTraining {
     private final TrainAccumulators acc;
     private final StringBuilder metricsLines = new StringBuilder();
     private final ReportRefresher report;
+    private final ElasticWorld elastic;   // null without --elastic
+    /** the current world size and its run config (micro-batch x accumulation): --elastic changes them between chunks */
+    private int workers;
+    private RunConfig config;
 
     public DistributedTraining(JavaSparkContext jsc, RunDirectory run, Plan plan, PrintStream progress) throws IOException {
         this.jsc = jsc;
@@ -85,9 +104,23 @@ public final class DistributedTraining {
         this.acc = new TrainAccumulators(jsc.sc());
         this.report = new ReportRefresher(run.uri(), hadoopConf, progress);
         if (run.exists(RunDirectory.METRICS_JSONL)) metricsLines.append(run.readText(RunDirectory.METRICS_JSONL));
+        this.workers = plan.workers();
+        this.config = plan.config();
+        this.elastic = plan.elastic() == null ? null : new ElasticWorld(jsc.sc(), plan.elastic());
     }
 
     public Result run() throws IOException {
+        try {
+            return train();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for executors");
+        } finally {
+            if (elastic != null) elastic.close();
+        }
+    }
+
+    private Result train() throws IOException, InterruptedException {
         Result res = new Result();
         long total = plan.config().steps();
         Optional<String> latest = run.latestVerifiedCheckpoint(progress::println);
@@ -103,22 +136,38 @@ public final class DistributedTraining {
         long stepsRun = 0;
         int chunksRun = 0;
         long runStartNanos = System.nanoTime(), firstStep = step;
+        // the first chunk of an application waits up to the elastic wait for its workers before it shrinks:
+        // executors register one by one after the application starts (Spark's own slot check waits too)
+        long graceMs = elastic == null ? 0 : Math.max(elastic.settings().graceMs(), elastic.settings().waitMs());
         while (step < total) {
+            if (elastic != null) {
+                ElasticWorld.Decision d = elastic.next(workers, ElasticPlan.globalBatch(workers, config),
+                        ElasticPlan.reshardRefusal(run, latest, workers), graceMs);
+                if (d.workers() != workers) changeWorld(d, step, latest, res);
+                graceMs = elastic.settings().graceMs();
+            }
             long end = Math.min(total, step + plan.chunkSteps());
-            ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, plan.workers(),
-                    plan.threadsPerWorker(), plan.config().toJson().toString(), plan.data().vocabSize(), run.uri(),
+            ChunkSpec spec = new ChunkSpec(plan.runId(), plan.runToken(), chunk, step, end, total, workers,
+                    plan.threadsPerWorker(), config.toJson().toString(), plan.data().vocabSize(), run.uri(),
                     plan.data().uri(), latest.orElse(null),
                     RunDirectory.entries(hadoopConf), plan.peerTimeoutMs(), plan.failAtStep(), plan.failRank(),
                     plan.failKind());
             String description = String.format("train steps %d-%d of %d", step + 1, end, total)
                     + (Double.isNaN(lastLoss) ? "" : String.format(", loss %.3f, %,.0f tok/s", lastLoss, lastTps));
-            jsc.setJobGroup("lowrank-" + plan.runId(), description, true);
+            String jobGroup = "lowrank-" + plan.runId();
+            jsc.setJobGroup(jobGroup, description, true);
             List<ChunkReport> reports;
+            ElasticWorld.Watch watch = elastic == null ? null : elastic.watch(workers, reason -> jsc.sc().cancelJobGroup(jobGroup, reason));
             try {
                 reports = runChunk(spec);
             } catch (Exception e) {
-                // not only RuntimeException: a job Spark gave up on (stage aborted, job cancelled) ends in a
+                // not only RuntimeException: a job Spark gave up on (stage aborted, job group cancelled) ends in a
                 // SparkException, a checked exception that collect() throws undeclared
+                if (watch != null) {
+                    watch.close();
+                    // the watch already waited the grace period for the lost slots: the next decision need not
+                    if (watch.fired() != null) graceMs = 0;
+                }
                 consecutiveFailures++;
                 res.chunkRetries++;
                 if (consecutiveFailures > plan.maxChunkRetries()) {
@@ -136,10 +185,12 @@ public final class DistributedTraining {
                 run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
                 report.refresh();
                 continue;
+            } finally {
+                if (watch != null) watch.close();
             }
             consecutiveFailures = 0;
             res.skippedSteps += StepSkips.count(reports.get(0));
-            ChunkSummary s = ChunkSummary.of(reports, plan.workers());
+            ChunkSummary s = ChunkSummary.of(reports, workers);
             metricsLines.append(ChunkLog.trainLines(reports.get(0), s.meanLosses, s.tokensPerStep));
             String stop = StepSkips.stopReason(reports);
             if (stop != null) {   // train.max_skipped_steps non-finite steps in a row: log what was done, do not retry
@@ -148,7 +199,7 @@ public final class DistributedTraining {
                 throw new IllegalStateException(stop + " (run " + run.uri() + ", last checkpoint " + latest.orElse("none") + ")");
             }
             ObjectNode cm = record("chunk");
-            cm.put("chunk", chunk).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
+            cm.put("chunk", chunk).put("workers", workers).put("first_step", step + 1).put("last_step", end).put("tokens_per_s", s.tokensPerSecond)
                     .put("seconds", s.seconds).put("setup_seconds", s.setupSeconds).put("workers_reused", s.workersReused).put("allreduce_bytes", s.allReduceBytes)
                     .put("allreduce_exposed_s", s.exposedSeconds).put("allreduce_comm_s", s.commSeconds)
                     .put("allreduce_standalone_s", s.standaloneSeconds)
@@ -190,7 +241,7 @@ public final class DistributedTraining {
             double exposedPerStep = s.exposedSeconds / Math.max(1, end - step);
             // ETA from the wall time of the chunks so far, Spark's scheduling and checkpoints included
             double eta = (System.nanoTime() - runStartNanos) / 1e9 / (end - firstStep) * (total - end);
-            progress.println(chunkLine(chunk, step + 1, end, total, plan.workers(), chunkMeanLoss, lastLoss, s.valLoss,
+            progress.println(chunkLine(chunk, step + 1, end, total, workers, chunkMeanLoss, lastLoss, s.valLoss,
                     s.tokensPerSecond, eta, s.allReduceBytes / Math.max(1, end - step), exposedPerStep, s.standaloneSeconds)
                     + (s.stageAttempt > 0 ? "  (stage attempt " + s.stageAttempt + ")" : ""));
             latest = Optional.of(s.checkpoint);
@@ -199,6 +250,7 @@ public final class DistributedTraining {
             res.chunks++;
         }
         res.steps = step;
+        res.workers = workers;
         res.tokens = tokens;
         res.tokensPerSecond = computeSeconds > 0 ? tokens / computeSeconds : Double.NaN;
         if (standaloneSeconds > 0 && stepsRun > 0) {
@@ -208,6 +260,32 @@ public final class DistributedTraining {
         }
         if (Double.isNaN(res.initialLoss)) res.initialLoss = ChunkLog.initialLoss(metricsLines.toString());
         return res;
+    }
+
+    /**
+     * --elastic: the next chunk runs on {@code d.workers()} workers. Micro-batch and accumulation are
+     * re-planned for the same global batch (as {@code train --resume --workers} does), run.json is
+     * updated so that a later --resume continues on them, and the change is printed and logged. The
+     * chunk starts from {@code latest}, whose data cursors the workers re-shard when they load it.
+     */
+    private void changeWorld(ElasticWorld.Decision d, long step, Optional<String> latest, Result res) throws IOException {
+        RunConfig next = ElasticPlan.replan(config, workers, d.workers(), null, elastic.settings().maxMicroBatch());
+        long global = ElasticPlan.globalBatch(workers, config);
+        progress.printf("elastic: %d -> %d workers at step %d: %d barrier slot%s available (%s); %s; starting from %s%n",
+                workers, d.workers(), step, d.slots(), d.slots() == 1 ? "" : "s", d.events(), ElasticPlan.describe(workers, config, d.workers(), next),
+                latest.map(c -> c + " (data cursors re-sharded)").orElse("step 0"));
+        ObjectNode em = record("elastic");
+        em.put("step", step).put("from_workers", workers).put("to_workers", d.workers()).put("slots", d.slots())
+                .put("micro_batch", next.batchSize()).put("grad_accum", next.gradAccum()).put("global_batch", global)
+                .put("range", elastic.settings().range().toString()).put("events", d.events());
+        appendMetric(em);
+        run.writeText(RunDirectory.METRICS_JSONL, metricsLines.toString());
+        ObjectNode runJson = (ObjectNode) JSON.readTree(run.readText(RunDirectory.RUN_JSON));
+        ElasticPlan.record(runJson, d.workers(), next);
+        run.writeText(RunDirectory.RUN_JSON, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(runJson));
+        workers = d.workers();
+        config = next;
+        res.elasticChanges++;
     }
 
     /**
