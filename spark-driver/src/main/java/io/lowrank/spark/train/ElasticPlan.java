@@ -50,18 +50,16 @@ public final class ElasticPlan {
     }
 
     /**
-     * Why the data cursors of {@code checkpoint} (written by {@code oldWorkers}) cannot be re-sharded
-     * onto another number of workers, or empty when they can (or there is no checkpoint yet).
+     * Why the data cursors of {@code checkpoint} cannot be re-sharded onto another number of workers,
+     * or empty when they can (or there is no checkpoint yet).
+     *
+     * @param oldWorkers the workers run.json says wrote it (checked), or 0 for as many as it holds (the
+     *                   driver's elastic loop: a retry may start from a checkpoint of the previous world size)
      */
     public static Optional<String> reshardRefusal(RunDirectory run, Optional<String> checkpoint, int oldWorkers) throws IOException {
         if (checkpoint.isEmpty()) return Optional.empty();
-        JsonNode st;
-        try (var in = run.fileSystem().open(new org.apache.hadoop.fs.Path(checkpoint.get(), CheckpointDir.TRAINER_STATE_JSON))) {
-            st = JSON.readTree(in);
-        }
-        List<CursorState> cursors = new ArrayList<>();
-        for (JsonNode c : st.path("train_cursors")) cursors.add(CursorState.fromJson(c.toString()));
-        if (cursors.size() != oldWorkers) {
+        List<CursorState> cursors = cursors(run, checkpoint.get());
+        if (oldWorkers > 0 && cursors.size() != oldWorkers) {
             throw new IllegalStateException(checkpoint.get() + " holds " + cursors.size() + " data cursors but run.json says " + oldWorkers + " workers");
         }
         try {
@@ -70,6 +68,17 @@ public final class ElasticPlan {
         } catch (IllegalStateException e) {
             return Optional.of(e.getMessage());
         }
+    }
+
+    /** The data cursors of a checkpoint, one per worker that wrote it. */
+    public static List<CursorState> cursors(RunDirectory run, String checkpoint) throws IOException {
+        JsonNode st;
+        try (var in = run.fileSystem().open(new org.apache.hadoop.fs.Path(checkpoint, CheckpointDir.TRAINER_STATE_JSON))) {
+            st = JSON.readTree(in);
+        }
+        List<CursorState> cursors = new ArrayList<>();
+        for (JsonNode c : st.path("train_cursors")) cursors.add(CursorState.fromJson(c.toString()));
+        return cursors;
     }
 
     /** The line that says what a change of world size did to the split. */

@@ -40,9 +40,10 @@ public final class ElasticWorld implements AutoCloseable {
     public record Decision(int workers, int slots, String events) { }
 
     private final Settings settings;
-    private final SparkContext sc;
     private final IntSupplier slots;
-    private final ExecutorEvents events = new ExecutorEvents();
+    private final String fixedMaster;   // local[N]: its slots never change; null on a cluster
+    private final Runnable onClose;
+    final ExecutorEvents events = new ExecutorEvents();
     private long decided;   // events up to this version are explained by the last decision
     /**
      * Waits end at the latest after this long and the slots are counted again: they can also change
@@ -52,14 +53,22 @@ public final class ElasticWorld implements AutoCloseable {
     private static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     public ElasticWorld(SparkContext sc, Settings settings) {
-        this.sc = sc;
-        this.settings = settings;
         // The number the barrier scheduler itself checks: executors that are alive and not being removed
         // x floor(their cores / spark.task.cpus) (local[N]: N / spark.task.cpus). Spark keeps this method
         // package-private in Scala (public in the bytecode); counting cores from listener events instead
         // would miss the executors registered before the listener was added.
-        this.slots = () -> sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
-        sc.addSparkListener(events);
+        this(settings, () -> sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile()),
+                sc.isLocal() ? sc.master() : null, sc::addSparkListener, sc::removeSparkListener);
+    }
+
+    /** The decisions over any slot count (tests drive {@link #events} themselves). */
+    ElasticWorld(Settings settings, IntSupplier slots, String fixedMaster,
+                 java.util.function.Consumer<SparkListener> register, java.util.function.Consumer<SparkListener> unregister) {
+        this.settings = settings;
+        this.slots = slots;
+        this.fixedMaster = fixedMaster;
+        register.accept(events);
+        this.onClose = () -> unregister.accept(events);
     }
 
     public Settings settings() {
@@ -81,7 +90,7 @@ public final class ElasticWorld implements AutoCloseable {
      *                       {@code current} is possible), or empty
      */
     public Decision next(int current, long globalBatch, Optional<String> reshardRefusal, long graceMs) throws InterruptedException {
-        if (sc.isLocal()) graceMs = 0;   // local[N]: the slots never change, waiting cannot help
+        if (fixedMaster != null) graceMs = 0;   // local[N]: the slots never change, waiting cannot help
         long start = System.nanoTime();
         long graceEnd = start + TimeUnit.MILLISECONDS.toNanos(graceMs);
         long waitEnd = start + TimeUnit.MILLISECONDS.toNanos(settings.waitMs());
@@ -96,8 +105,8 @@ public final class ElasticWorld implements AutoCloseable {
                 decided = version;
                 return new Decision(best.getAsInt(), free, what);
             }
-            if (best.isEmpty() && (now - waitEnd >= 0 || sc.isLocal())) {
-                throw new IllegalStateException("elastic: no world size can run" + (sc.isLocal() ? " on " + sc.master()
+            if (best.isEmpty() && (now - waitEnd >= 0 || fixedMaster != null)) {
+                throw new IllegalStateException("elastic: no world size can run" + (fixedMaster != null ? " on " + fixedMaster
                         : String.format(" after waiting %.0f s for executors", (now - start) / 1e9)) + ": "
                         + settings.range().unavailable(free, globalBatch)
                         + reshardRefusal.map(r -> "; the run cannot leave " + current + " workers: " + r).orElse("")
@@ -114,7 +123,7 @@ public final class ElasticWorld implements AutoCloseable {
 
     @Override
     public void close() {
-        sc.removeSparkListener(events);
+        onClose.run();
     }
 
     /**
