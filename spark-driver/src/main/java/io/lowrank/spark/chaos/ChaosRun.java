@@ -48,6 +48,7 @@ final class ChaosRun {
     private final Function<Integer, List<String>> resumeCommand;
     private final KillSchedule schedule;
     private final boolean killDriver;
+    private final int maxExecutorKills;
     private final double timeoutS;
     private final PrintStream out;
     private final List<DriverProcess> started = new ArrayList<>();
@@ -57,13 +58,14 @@ final class ChaosRun {
      * @param timeoutS      the whole interrupted run is abandoned (and fails) after this long
      */
     ChaosRun(Path runDir, Path logDir, List<String> firstCommand, Function<Integer, List<String>> resumeCommand, KillSchedule schedule,
-             boolean killDriver, double timeoutS, PrintStream out) {
+             boolean killDriver, int maxExecutorKills, double timeoutS, PrintStream out) {
         this.runDir = runDir;
         this.logDir = logDir;
         this.firstCommand = firstCommand;
         this.resumeCommand = resumeCommand;
         this.schedule = schedule;
         this.killDriver = killDriver;
+        this.maxExecutorKills = maxExecutorKills;
         this.timeoutS = timeoutS;
         this.out = out;
     }
@@ -77,6 +79,7 @@ final class ChaosRun {
         long nextExecutorKill = schedule.nextExecutorKillDelayMs(), driverKillAt = schedule.driverKillAtMs();
         boolean driverKilled = !killDriver;
         long lastStep = 0, lastStepChangeMs = -1, lastRestartMs = 0;
+        int executorKills = 0;
         try {
             while (true) {
                 if (driver.waitFor(POLL_MS, TimeUnit.MILLISECONDS)) {
@@ -110,7 +113,7 @@ final class ChaosRun {
                     lastRestartMs = nowMs;
                     continue;
                 }
-                if (nowMs >= nextExecutorKill) {
+                if (nowMs >= nextExecutorKill && (maxExecutorKills < 0 || executorKills < maxExecutorKills)) {
                     List<DriverProcess.Executor> executors = driver.executors();
                     if (executors.isEmpty()) {
                         nextExecutorKill = nowMs + POSTPONE_MS;
@@ -122,6 +125,7 @@ final class ChaosRun {
                     DriverProcess.kill(victim);
                     Kill k = new Kill(nowMs / 1e3, "executor", victim.process().pid(), victim.id(), lastStep, ckpt, lost, 0);
                     record(k, kills, killLog);
+                    executorKills++;
                     lastRestartMs = nowMs;
                     nextExecutorKill = nowMs + schedule.nextExecutorKillDelayMs();
                 }

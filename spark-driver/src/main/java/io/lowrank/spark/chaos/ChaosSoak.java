@@ -51,6 +51,8 @@ public final class ChaosSoak implements Callable<Integer> {
     int driverKills;
     @Option(names = "--min-executor-kills", paramLabel = "K", defaultValue = "1", description = "the soak fails when fewer executor kills happened (default: ${DEFAULT-VALUE})")
     int minExecutorKills;
+    @Option(names = "--max-executor-kills", paramLabel = "K", defaultValue = "-1", description = "stop killing executors after K kills; -1 never stops (default: ${DEFAULT-VALUE})")
+    int maxExecutorKills;
     @Option(names = "--preset", paramLabel = "P", defaultValue = "tiny", description = "model preset (default: ${DEFAULT-VALUE})")
     String preset;
     @Option(names = "--layer", paramLabel = "L", defaultValue = "cola", description = "projection layers (default: ${DEFAULT-VALUE})")
@@ -147,7 +149,7 @@ public final class ChaosSoak implements Callable<Integer> {
         List<String> first = cmd.train(trainArgs(master, interrupted, "--data", data));
         ChaosRun chaos = new ChaosRun(interrupted, logs, first, n -> cmd.train(List.of("train", "--resume", interrupted.toString(),
                 "--master", master, "--threads", "1", "--keep-checkpoints", Integer.toString(keepCheckpoints), "--peer-timeout-s", "30")),
-                schedule, driverKills > 0, Math.max(600, referenceWall * 6), out);
+                schedule, driverKills > 0, maxExecutorKills, Math.max(600, referenceWall * 6), out);
         out.printf("chaos-soak: interrupted run: executor kills every %s s, driver kill at %.1f s%s%n", killEvery, schedule.driverKillAtMs() / 1e3,
                 driverKills > 0 ? "" : " (disabled)");
         ChaosRun.Outcome outcome = chaos.run();
