@@ -28,11 +28,13 @@ import java.util.concurrent.TimeUnit;
  * ({@link SoakVerifier}), summary (stdout and summary.json). Exit 0 when every check passes, 1
  * naming the failed checks.
  */
-@Command(name = "chaos-soak", mixinStandardHelpOptions = true,
+@Command(name = "chaos-soak",
         description = "kill executors at random and the driver once during a local-cluster training run; check nothing was lost or repeated")
 public final class ChaosSoak implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+    boolean help;
     @Option(names = "--minutes", paramLabel = "M", defaultValue = "20", description = "how long the interrupted run should last; sizes --steps by a calibration run (default: ${DEFAULT-VALUE})")
     double minutes;
     @Option(names = "--steps", paramLabel = "N", defaultValue = "0", description = "training steps; 0 sizes the run from --minutes (default: ${DEFAULT-VALUE})")
@@ -59,7 +61,7 @@ public final class ChaosSoak implements Callable<Integer> {
     String layer;
     @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "micro-batch per worker (default: ${DEFAULT-VALUE})")
     int batch;
-    @Option(names = "--chunk-steps", paramLabel = "C", defaultValue = "20", description = "steps per Spark job (a checkpoint after each) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--chunk-steps", paramLabel = "C", defaultValue = "50", description = "steps per Spark job (a checkpoint after each) (default: ${DEFAULT-VALUE})")
     long chunkSteps;
     @Option(names = "--keep-checkpoints", paramLabel = "K", defaultValue = "3", description = "checkpoints kept by both runs (default: ${DEFAULT-VALUE})")
     int keepCheckpoints;

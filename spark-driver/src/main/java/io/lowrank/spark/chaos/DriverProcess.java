@@ -47,7 +47,15 @@ final class DriverProcess {
 
     static DriverProcess start(List<String> command, Path log) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        return new DriverProcess(pb.start(), log);
+        Process p = pb.start();
+        // a soak stopped from outside (Ctrl-C, SIGTERM) leaves no driver or executor JVM behind
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!p.isAlive()) return;
+            List<ProcessHandle> children = p.descendants().toList();
+            p.destroyForcibly();
+            children.forEach(ProcessHandle::destroyForcibly);
+        }, "chaos-soak-cleanup-" + p.pid()));
+        return new DriverProcess(p, log);
     }
 
     long pid() { return process.pid(); }
