@@ -6,7 +6,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 
 import java.io.FileNotFoundException;
@@ -204,15 +206,20 @@ public final class RunDirectory {
         writeBytes(child, content.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Replaces a small file atomically (write to a sibling, rename over): a reader sees the old or the new file. */
+    /** Replaces a small file atomically (write to a sibling, rename over): a reader sees the old or the new file, never none. */
     public void writeBytes(String child, byte[] content) throws IOException {
         Path target = path(child);
         Path tmp = path(child + CheckpointDir.TMP_INFIX + randomSuffix());
         try (FSDataOutputStream out = fs.create(tmp, true)) {
             out.write(content);
         }
-        if (fs.exists(target) && !fs.delete(target, false)) throw new IOException("could not replace " + target);
-        if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
+        // Replace in one step: a delete followed by a rename left a moment without the file, and a driver
+        // killed in it lost metrics.jsonl (the log of every chunk before) or run.json (the run could not be
+        // resumed). rename(2) replaces an existing file on local and POSIX file systems; HDFS refuses a rename
+        // onto an existing file, and FileContext's OVERWRITE rename replaces it in one NameNode operation.
+        if (fs.rename(tmp, target)) return;
+        if (!fs.exists(tmp)) throw new IOException("could not rename " + tmp + " to " + target);
+        FileContext.getFileContext(fs.getUri(), fs.getConf()).rename(tmp, target, Options.Rename.OVERWRITE);
     }
 
     public String readText(String child) throws IOException {
