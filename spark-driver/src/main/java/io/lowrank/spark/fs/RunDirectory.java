@@ -217,7 +217,11 @@ public final class RunDirectory {
         // killed in it lost metrics.jsonl (the log of every chunk before) or run.json (the run could not be
         // resumed). rename(2) replaces an existing file on local and POSIX file systems; HDFS refuses a rename
         // onto an existing file, and FileContext's OVERWRITE rename replaces it in one NameNode operation.
-        if (fs.rename(tmp, target)) return;
+        // Only the local file system gets the plain rename over an existing file: elsewhere it would fail
+        // first, and HDFS logs a NameNode warning for every refused rename (three per chunk).
+        if ("file".equals(fs.getScheme()) || !fs.exists(target)) {
+            if (fs.rename(tmp, target)) return;
+        }
         if (!fs.exists(tmp)) throw new IOException("could not rename " + tmp + " to " + target);
         FileContext.getFileContext(fs.getUri(), fs.getConf()).rename(tmp, target, Options.Rename.OVERWRITE);
     }
