@@ -12,11 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.lowrank.spark.train.SparkTrainLocalTest.records;
 import static io.lowrank.spark.train.SparkTrainLocalTest.args;
 import static io.lowrank.spark.train.SparkTrainLocalTest.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,7 +41,7 @@ class ElasticResumeSparkTest {
         capture(() -> assertEquals(0, SparkTrainCommand.run(args("train", "--preset", "tiny", "--layer", "cola",
                 "--master", "local[3]", "--workers", "2", "--threads", "1", "--steps", "6", "--chunk-steps", "2", "--batch", "3",
                 "--keep-checkpoints", "0", "--corpus", corpus.toString(), "--run-dir", run.toString()))));
-        List<JsonNode> uninterrupted = trainLines(run);
+        List<JsonNode> uninterrupted = records(run, "train");
         assertEquals(6, uninterrupted.size());
         Path s4 = run.resolve(CheckpointDir.stepDirName(4)), s6 = run.resolve(CheckpointDir.stepDirName(6));
         Map<String, HostTensor> weights6 = Safetensors.read(s6.resolve(CheckpointDir.MODEL_SAFETENSORS));
@@ -80,7 +80,7 @@ class ElasticResumeSparkTest {
         assertEquals(2, runJson.get("run_config").get("train").get("batch_size").asInt());
 
         // the redone steps 5-6 (logged after the first run's 1-6) match the uninterrupted run's
-        List<JsonNode> all = trainLines(run);
+        List<JsonNode> all = records(run, "train");
         assertEquals(8, all.size(), "steps 1-6, then 5-6 redone on 3 workers");
         for (int i = 0; i < 2; i++) {
             JsonNode redone = all.get(6 + i), ref = uninterrupted.get(4 + i);
@@ -118,14 +118,5 @@ class ElasticResumeSparkTest {
         long n = 0;
         for (JsonNode c : st.get("train_cursors")) n = Math.max(n, c.get("windowInEpoch").asLong());
         return n;
-    }
-
-    private static List<JsonNode> trainLines(Path run) throws Exception {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
-            JsonNode n = JSON.readTree(line);
-            if (n.get("kind").asText().equals("train")) out.add(n);
-        }
-        return out;
     }
 }

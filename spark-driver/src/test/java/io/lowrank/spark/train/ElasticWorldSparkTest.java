@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import static io.lowrank.spark.train.SparkTrainLocalTest.records;
 import static io.lowrank.spark.train.SparkTrainLocalTest.args;
 import static io.lowrank.spark.train.SparkTrainLocalTest.capture;
 import static io.lowrank.spark.train.SparkTrainLocalTest.lastJson;
@@ -123,7 +124,7 @@ class ElasticWorldSparkTest {
         assertTrue(out.contains("2 workers x micro-batch 1 x accumulation 3 -> 3 x 2 x 1 (global batch 6 sequences kept)"), out);
 
         // the elastic records: 3 -> 2 at step 2 (chunk 1 redone from its starting checkpoint), 2 -> 3 later
-        List<JsonNode> changes = lines(elastic, "elastic");
+        List<JsonNode> changes = records(elastic, "elastic");
         assertEquals(2, changes.size(), changes.toString());
         JsonNode shrink = changes.get(0), grow = changes.get(1);
         assertEquals(List.of(3, 2, 2L), List.of(shrink.get("from_workers").asInt(), shrink.get("to_workers").asInt(), shrink.get("step").asLong()));
@@ -137,7 +138,7 @@ class ElasticWorldSparkTest {
         // the slots drop as soon as Spark marks the executor for removal)
         assertTrue(grow.get("events").asText().contains(" added on "), "the executor that came back: " + grow);
         assertTrue(grownAt > 2 && grownAt < STEPS && grownAt % CHUNK == 0, "grown back at a later chunk boundary: " + grow);
-        assertEquals(1, lines(elastic, "retry").size(), "chunk 1 was cancelled once and redone");
+        assertEquals(1, records(elastic, "retry").size(), "chunk 1 was cancelled once and redone");
         JsonNode runJson = JSON.readTree(elastic.resolve("run.json").toFile());
         assertEquals(3, runJson.get("workers").asInt());
         assertEquals(2, runJson.get("run_config").get("train").get("batch_size").asInt());
@@ -145,7 +146,7 @@ class ElasticWorldSparkTest {
         assertEquals(3, runJson.get("elastic").get("max").asInt());
 
         // the same losses as the uninterrupted 3-worker run, every step once
-        List<JsonNode> ref = lines(reference, "train"), got = lines(elastic, "train");
+        List<JsonNode> ref = records(reference, "train"), got = records(elastic, "train");
         assertEquals(STEPS, ref.size());
         assertEquals(STEPS, got.size(), "each step logged once");
         for (int i = 0; i < STEPS; i++) {
@@ -191,15 +192,6 @@ class ElasticWorldSparkTest {
         }
         if (run.isDone()) run.join();
         throw new AssertionError("no local-cluster SparkSession within the deadline");
-    }
-
-    private static List<JsonNode> lines(Path runDir, String kind) throws Exception {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-            JsonNode n = JSON.readTree(line);
-            if (n.get("kind").asText().equals(kind)) out.add(n);
-        }
-        return out;
     }
 
     private static List<CursorState> cursors(Path runDir, long step) throws Exception {

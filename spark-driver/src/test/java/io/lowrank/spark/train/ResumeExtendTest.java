@@ -6,11 +6,11 @@ import io.lowrank.spark.cli.SparkTrainCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.lowrank.spark.train.SparkTrainLocalTest.records;
 import static io.lowrank.spark.train.SparkTrainLocalTest.args;
 import static io.lowrank.spark.train.SparkTrainLocalTest.capture;
 import static io.lowrank.spark.train.SparkTrainLocalTest.corpus;
@@ -33,15 +33,6 @@ class ResumeExtendTest {
                 "--run-dir", runDir.toString()));
         a.addAll(List.of(more));
         return args(a.toArray(new String[0]));
-    }
-
-    private static List<Double> lrs(Path runDir) throws Exception {
-        List<Double> out = new ArrayList<>();
-        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-            JsonNode n = new ObjectMapper().readTree(line);
-            if (n.get("kind").asText().equals("train")) out.add(n.get("lr").asDouble());
-        }
-        return out;
     }
 
     @Test
@@ -81,5 +72,9 @@ class ResumeExtendTest {
         assertEquals(3e-4, lrExt.get(4), 1e-15);
         assertEquals(3e-4, lrExt.get(5), 1e-15);
         assertTrue(lrExt.get(3) >= lrExt.get(4), "no jump up: " + lrExt);
+    }
+
+    private static List<Double> lrs(Path runDir) throws Exception {
+        return records(runDir, "train").stream().map(n -> n.get("lr").asDouble()).toList();
     }
 }

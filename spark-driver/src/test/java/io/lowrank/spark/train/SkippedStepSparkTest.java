@@ -1,7 +1,6 @@
 package io.lowrank.spark.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lowrank.spark.cli.SparkTrainCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.lowrank.spark.train.SparkTrainLocalTest.records;
 import static io.lowrank.spark.train.SparkTrainLocalTest.args;
 import static io.lowrank.spark.train.SparkTrainLocalTest.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,8 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * same NaN stops the run at once, logged, without chunk retries.
  */
 class SkippedStepSparkTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Test
     void aNanOnOneWorkerIsSkippedEverywhereAndTooManyStopTheRunWithoutRetries(@TempDir Path tmp) throws Exception {
         Path corpus = SparkTrainLocalTest.corpus(tmp);
@@ -37,11 +35,11 @@ class SkippedStepSparkTest {
         assertEquals(1, result.get("skipped_steps").asLong(), result.toString());
         assertEquals(4, result.get("steps").asLong());
         assertEquals(0, result.get("chunk_retries").asInt());
-        List<JsonNode> train = lines(run, "train");
+        List<JsonNode> train = records(run, "train");
         assertEquals(4, train.size());
         for (JsonNode n : train) assertEquals(n.get("step").asInt() == 3, n.path("skipped").asBoolean(false), n.toString());
         assertFalse(Double.isFinite(train.get(2).get("grad_norm").asDouble()), "the skipped step's norm is logged as it was");
-        assertEquals(1, lines(run, "chunk").get(1).get("skipped_steps").asInt());
+        assertEquals(1, records(run, "chunk").get(1).get("skipped_steps").asInt());
 
         Path stop = tmp.resolve("stop");
         List<String> a = new ArrayList<>(List.of(args("train", "--preset", "tiny", "--layer", "cola",
@@ -50,21 +48,12 @@ class SkippedStepSparkTest {
                 "--corpus", corpus.toString(), "--run-dir", stop.toString())));
         a.addAll(List.of("--set", "train.max_skipped_steps=1"));
         assertEquals(1, SparkTrainCommand.run(a.toArray(new String[0])));
-        List<JsonNode> stopped = lines(stop, "stopped");
+        List<JsonNode> stopped = records(stop, "stopped");
         assertEquals(1, stopped.size());
         assertEquals(2, stopped.get(0).get("step").asLong(), "the steps done before the stop: 2");
         assertTrue(stopped.get(0).get("reason").asText().contains("stopped at step 3")
                 && stopped.get(0).get("reason").asText().contains("model.embed_tokens.weight"), stopped.get(0).toString());
-        assertEquals(2, lines(stop, "train").size());
+        assertEquals(2, records(stop, "train").size());
         assertTrue(Files.isDirectory(stop.resolve("step-00000002")) && !Files.exists(stop.resolve("step-00000004")));
-    }
-
-    private static List<JsonNode> lines(Path run, String kind) throws Exception {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
-            JsonNode n = JSON.readTree(line);
-            if (n.get("kind").asText().equals(kind)) out.add(n);
-        }
-        return out;
     }
 }

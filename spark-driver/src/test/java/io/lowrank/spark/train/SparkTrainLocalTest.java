@@ -43,24 +43,23 @@ public class SparkTrainLocalTest {
         return f;
     }
 
-    static List<Double> trainLosses(Path runDir) throws Exception {
-        List<Double> out = new ArrayList<>();
-        ObjectMapper m = new ObjectMapper();
-        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-            JsonNode n = m.readTree(line);
-            if (n.get("kind").asText().equals("train")) out.add(n.get("loss").asDouble());
-        }
-        return out;
-    }
-
-    static List<JsonNode> chunkLines(Path runDir) throws Exception {
+    /** The records of one kind ("train", "chunk", "elastic", ...) of a run's metrics.jsonl, in order. */
+    static List<JsonNode> records(Path runDir, String kind) throws Exception {
         List<JsonNode> out = new ArrayList<>();
         ObjectMapper m = new ObjectMapper();
         for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
             JsonNode n = m.readTree(line);
-            if (n.get("kind").asText().equals("chunk")) out.add(n);
+            if (n.get("kind").asText().equals(kind)) out.add(n);
         }
         return out;
+    }
+
+    static List<Double> trainLosses(Path runDir) throws Exception {
+        return records(runDir, "train").stream().map(n -> n.get("loss").asDouble()).toList();
+    }
+
+    static List<JsonNode> chunkLines(Path runDir) throws Exception {
+        return records(runDir, "chunk");
     }
 
     static JsonNode lastJson(String stdout) throws Exception {
