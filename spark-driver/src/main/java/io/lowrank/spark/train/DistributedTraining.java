@@ -141,10 +141,11 @@ public final class DistributedTraining {
         long graceMs = elastic == null ? 0 : Math.max(elastic.settings().graceMs(), elastic.settings().waitMs());
         while (step < total) {
             if (elastic != null) {
-                Optional<String> refusal = ElasticPlan.reshardRefusal(run, latest, 0);
-                // cursors that cannot be re-sharded keep the chunk on the world size that wrote them (a retry may
-                // start from a checkpoint of the previous world size)
-                int from = refusal.isPresent() ? ElasticPlan.cursors(run, latest.get()).size() : workers;
+                // the checkpoint's cursors, read once: a retry may start from a checkpoint of the previous world size,
+                // and cursors that cannot be re-sharded keep the chunk on the world size that wrote them
+                List<io.lowrank.worker.data.CursorState> cursors = latest.isPresent() ? ElasticPlan.cursors(run, latest.get()) : null;
+                Optional<String> refusal = cursors == null ? Optional.empty() : ElasticPlan.reshardRefusal(cursors);
+                int from = refusal.isPresent() ? cursors.size() : workers;
                 ElasticWorld.Decision d = elastic.next(from, ElasticPlan.globalBatch(workers, config), refusal, graceMs);
                 if (d.workers() != workers) changeWorld(d, step, latest, res);
                 graceMs = elastic.settings().graceMs();

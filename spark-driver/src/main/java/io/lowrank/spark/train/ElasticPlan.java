@@ -50,18 +50,20 @@ public final class ElasticPlan {
     }
 
     /**
-     * Why the data cursors of {@code checkpoint} cannot be re-sharded onto another number of workers,
-     * or empty when they can (or there is no checkpoint yet).
-     *
-     * @param oldWorkers the workers run.json says wrote it (checked), or 0 for as many as it holds (the
-     *                   driver's elastic loop: a retry may start from a checkpoint of the previous world size)
+     * Why the data cursors of {@code checkpoint}, written by {@code oldWorkers} workers (checked), cannot
+     * be re-sharded onto another number of workers, or empty when they can (or there is no checkpoint yet).
      */
     public static Optional<String> reshardRefusal(RunDirectory run, Optional<String> checkpoint, int oldWorkers) throws IOException {
         if (checkpoint.isEmpty()) return Optional.empty();
         List<CursorState> cursors = cursors(run, checkpoint.get());
-        if (oldWorkers > 0 && cursors.size() != oldWorkers) {
+        if (cursors.size() != oldWorkers) {
             throw new IllegalStateException(checkpoint.get() + " holds " + cursors.size() + " data cursors but run.json says " + oldWorkers + " workers");
         }
+        return reshardRefusal(cursors);
+    }
+
+    /** Why these data cursors (one per worker) cannot be re-sharded onto another number of workers, or empty. */
+    public static Optional<String> reshardRefusal(List<CursorState> cursors) {
         try {
             CursorReshard.prefix(cursors);
             return Optional.empty();
